@@ -1,0 +1,99 @@
+//! `arrstore info FILE [--json]`: layout, types, encodings and sizes, side by side.
+
+use std::io::Write;
+
+use anyhow::Result;
+use arrstore::StoredLayout;
+
+use crate::args::InfoArgs;
+use crate::fmt::{bytes, ratio, shape, thousands};
+
+pub fn run(a: &InfoArgs) -> Result<()> {
+    let file = arrstore::ArrayFile::open(&a.input)?;
+    let r = file.sizes();
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", r.to_json())?;
+        return Ok(());
+    }
+    let m = file.meta();
+    let cells = m.cells()?;
+    writeln!(out, "file       {}", a.input.display())?;
+    writeln!(
+        out,
+        "array      {} {} ({:?} order)",
+        r.dtype,
+        shape(&r.shape),
+        r.order
+    )?;
+    let fill = r.fill.as_deref().unwrap_or("0");
+    writeln!(
+        out,
+        "layout     {}{}, nnz {} of {} cells ({:.2}%)",
+        r.layout.name(),
+        if r.layout == StoredLayout::Sparse {
+            format!(" (COO), fill {fill}")
+        } else {
+            String::new()
+        },
+        thousands(r.nnz),
+        thousands(cells),
+        100.0 * ratio(r.nnz, cells),
+    )?;
+    if let Some(e) = r.estimates {
+        let won = if e.sparse_bytes < e.dense_bytes {
+            "sparse"
+        } else {
+            "dense"
+        };
+        writeln!(
+            out,
+            "estimates  dense {} B, sparse {} B (measured on {} cells) -> {won}",
+            thousands(e.dense_bytes),
+            thousands(e.sparse_bytes),
+            thousands(e.sampled_cells)
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{:<26}{:>16}{:>12}{:>10}", "size", "bytes", "", "of memory")?;
+    let row = |out: &mut std::io::StdoutLock, name: &str, n: u64| {
+        writeln!(
+            out,
+            "{name:<26}{:>16}{:>12}{:>10.4}",
+            thousands(n),
+            bytes(n),
+            ratio(n, r.memory_bytes)
+        )
+    };
+    row(&mut out, "in memory (original)", r.memory_bytes)?;
+    row(&mut out, "in memory (narrowed)", r.narrowed_bytes)?;
+    row(&mut out, "COO in memory", r.coo_bytes)?;
+    row(&mut out, "COO, int64 coordinates", r.coo_int64_bytes)?;
+    row(&mut out, "on disk", r.disk_bytes)?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<8}{:<7}{:<9}{:>8} {:<9}{:<22}{:<28}{:>13}{:>14}",
+        "column", "role", "stored", "offset", "physical", "chosen", "encodings", "compressed", "uncompressed"
+    )?;
+    for c in &r.columns {
+        writeln!(
+            out,
+            "{:<8}{:<7}{:<9}{:>8} {:<9}{:<22}{:<28}{:>13}{:>14}",
+            c.name,
+            format!("{:?}", c.role).to_lowercase(),
+            c.stored_type.name(),
+            if c.offset != 0 {
+                c.offset.to_string()
+            } else {
+                "-".into()
+            },
+            c.physical_type,
+            c.chosen_encoding.as_deref().unwrap_or("-"),
+            c.encodings.join(","),
+            thousands(c.compressed_bytes),
+            thousands(c.uncompressed_bytes),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,416 @@
+//! The in-memory COO (coordinate) sparse array: one narrow coordinate vector per axis, the
+//! values, and the fill value of every cell not listed.
+//!
+//! Entries are kept sorted in row-major order without duplicates; each axis' coordinates use the
+//! narrowest unsigned type that holds `len - 1` (a 1024-wide axis takes 2 bytes per entry).
+//!
+//! ```
+//! use arrstore::Coo;
+//! let dense = ndarray::arr2(&[[0.0, 1.5], [0.0, 0.0], [2.5, 0.0]]);
+//! let coo = Coo::from_dense(&dense, 0.0);
+//! assert_eq!(coo.nnz(), 2);
+//! assert_eq!(coo.coords(0).get(1), 2);
+//! assert_eq!(coo.memory_bytes(), 2 * (1 + 1 + 8));
+//! assert_eq!(coo.to_dense(), dense.into_dyn());
+//! ```
+
+use ndarray::{ArrayBase, ArrayD, Data, Dimension, IxDyn};
+
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+
+/// One axis' coordinates, at the narrowest width the axis length needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Coords {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+}
+
+macro_rules! with_coords {
+    ($c:expr, $v:ident => $body:expr) => {
+        match $c {
+            Coords::U8($v) => $body,
+            Coords::U16($v) => $body,
+            Coords::U32($v) => $body,
+            Coords::U64($v) => $body,
+        }
+    };
+}
+
+impl Coords {
+    /// Empty coordinates for an axis of length `len`.
+    pub fn for_axis(len: u64, capacity: usize) -> Coords {
+        match Coords::dtype_for(len) {
+            DType::U8 => Coords::U8(Vec::with_capacity(capacity)),
+            DType::U16 => Coords::U16(Vec::with_capacity(capacity)),
+            DType::U32 => Coords::U32(Vec::with_capacity(capacity)),
+            _ => Coords::U64(Vec::with_capacity(capacity)),
+        }
+    }
+
+    /// The stored type of coordinates on an axis of length `len`.
+    pub fn dtype_for(len: u64) -> DType {
+        DType::unsigned_for(u128::from(len.saturating_sub(1))).unwrap_or(DType::U64)
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        match self {
+            Coords::U8(_) => DType::U8,
+            Coords::U16(_) => DType::U16,
+            Coords::U32(_) => DType::U32,
+            Coords::U64(_) => DType::U64,
+        }
+    }
+
+    /// The number of coordinates.
+    pub fn len(&self) -> usize {
+        with_coords!(self, v => v.len())
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Coordinate `i`.
+    #[allow(clippy::useless_conversion)] // u64::from is the identity for the U64 arm
+    pub fn get(&self, i: usize) -> u64 {
+        with_coords!(self, v => u64::from(v[i]))
+    }
+
+    /// Appends a coordinate.
+    ///
+    /// # Panics
+    /// When `c` does not fit the width (a caller bug: widths come from the axis length).
+    pub fn push(&mut self, c: u64) {
+        const MSG: &str = "Coords::push: coordinate wider than its axis";
+        match self {
+            Coords::U8(v) => v.push(u8::try_from(c).expect(MSG)),
+            Coords::U16(v) => v.push(u16::try_from(c).expect(MSG)),
+            Coords::U32(v) => v.push(u32::try_from(c).expect(MSG)),
+            Coords::U64(v) => v.push(c),
+        }
+    }
+
+    /// Bytes in memory.
+    pub fn memory_bytes(&self) -> u64 {
+        crate::sizes::nbytes(self.len(), self.dtype())
+    }
+
+    /// As an Arrow array (UInt8..UInt64).
+    pub fn to_arrow(&self) -> arrow::array::ArrayRef {
+        with_coords!(self, v => Element::to_arrow(v.clone()))
+    }
+}
+
+/// A sparse array in coordinate form.
+///
+/// Construct it with [`Coo::from_dense`], [`Coo::try_new`] (checked) or [`Coo::new`] (panics
+/// on a contract violation); read it from a file with
+/// [`ArrayFile::read_coo`](crate::ArrayFile::read_coo).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coo<T> {
+    shape: Vec<usize>,
+    coords: Vec<Coords>,
+    values: Vec<T>,
+    fill: T,
+}
+
+impl<T: Element> Coo<T> {
+    /// The COO of `dense`: every cell whose bits differ from `fill` (so with fill 0.0, a -0.0
+    /// cell is stored), in row-major order, whatever the memory layout of `dense`.
+    pub fn from_dense<S: Data<Elem = T>, D: Dimension>(dense: &ArrayBase<S, D>, fill: T) -> Coo<T> {
+        let shape = dense.shape().to_vec();
+        let fill_bits = fill.to_bits();
+        let mut flat = Vec::new();
+        let mut values = Vec::new();
+        let view = dense.view().into_dyn();
+        let scanned = crate::dense::for_each_chunk(&view, 1 << 16, |start, chunk| {
+            for (i, v) in chunk.iter().enumerate() {
+                if v.to_bits() != fill_bits {
+                    flat.push(start + i);
+                    values.push(*v);
+                }
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+        let Ok(()) = scanned;
+        let mut coords: Vec<Coords> = shape
+            .iter()
+            .map(|&len| Coords::for_axis(len as u64, flat.len())) // usize fits in u64
+            .collect();
+        let mut idx = vec![0usize; shape.len()];
+        for f in flat {
+            let mut rem = f;
+            for axis in (0..shape.len()).rev() {
+                idx[axis] = rem % shape[axis];
+                rem /= shape[axis];
+            }
+            for (c, &i) in coords.iter_mut().zip(&idx) {
+                c.push(i as u64); // usize fits in u64
+            }
+        }
+        Coo {
+            shape,
+            coords,
+            values,
+            fill,
+        }
+    }
+
+    /// A COO from coordinates (one vector per axis, each as long as `values`), checked: every
+    /// coordinate in range, entries strictly increasing in row-major order.
+    pub fn try_new(shape: Vec<usize>, coords: Vec<Vec<u64>>, values: Vec<T>, fill: T) -> Result<Coo<T>> {
+        if coords.len() != shape.len() {
+            return Err(Error::BadShape {
+                shape: shape.iter().map(|&d| d as u64).collect(), // usize fits in u64
+                problem: format!("{} coordinate vectors for {} axes", coords.len(), shape.len()),
+            });
+        }
+        let mut narrow = Vec::with_capacity(shape.len());
+        for (axis, (c, &len)) in coords.iter().zip(&shape).enumerate() {
+            if c.len() != values.len() {
+                return Err(Error::BadShape {
+                    shape: shape.iter().map(|&d| d as u64).collect(), // usize fits in u64
+                    problem: format!(
+                        "axis {axis} has {} coordinates for {} values",
+                        c.len(),
+                        values.len()
+                    ),
+                });
+            }
+            let len = len as u64; // usize fits in u64
+            let mut n = Coords::for_axis(len, c.len());
+            for (entry, &x) in c.iter().enumerate() {
+                if x >= len {
+                    return Err(Error::CoordinateOutOfRange {
+                        entry: entry as u64, // usize fits in u64
+                        axis,
+                        index: x,
+                        len,
+                    });
+                }
+                n.push(x);
+            }
+            narrow.push(n);
+        }
+        let coo = Coo {
+            shape,
+            coords: narrow,
+            values,
+            fill,
+        };
+        coo.check_sorted()?;
+        Ok(coo)
+    }
+
+    /// As [`Coo::try_new`].
+    ///
+    /// # Panics
+    /// When the coordinates are out of range, unsorted, duplicated or of the wrong count.
+    pub fn new(shape: Vec<usize>, coords: Vec<Vec<u64>>, values: Vec<T>, fill: T) -> Coo<T> {
+        Coo::try_new(shape, coords, values, fill).unwrap_or_else(|e| panic!("Coo::new: {e}"))
+    }
+
+    /// Assembles a COO from parts already checked by the caller (the file reader).
+    pub(crate) fn from_parts(shape: Vec<usize>, coords: Vec<Coords>, values: Vec<T>, fill: T) -> Coo<T> {
+        Coo {
+            shape,
+            coords,
+            values,
+            fill,
+        }
+    }
+
+    pub(crate) fn check_sorted(&self) -> Result<()> {
+        for e in 1..self.values.len() {
+            let mut ordered = false;
+            for c in &self.coords {
+                let (a, b) = (c.get(e - 1), c.get(e));
+                if a != b {
+                    ordered = a < b;
+                    break;
+                }
+            }
+            if !ordered {
+                return Err(Error::UnsortedCoordinates { entry: e as u64 }); // usize fits in u64
+            }
+        }
+        Ok(())
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of stored entries.
+    pub fn nnz(&self) -> usize {
+        self.values.len()
+    }
+
+    /// The coordinates along `axis`.
+    pub fn coords(&self, axis: usize) -> &Coords {
+        &self.coords[axis]
+    }
+
+    /// The coordinates of every axis.
+    pub fn all_coords(&self) -> &[Coords] {
+        &self.coords
+    }
+
+    /// The stored values, in entry order.
+    pub fn values(&self) -> &[T] {
+        &self.values
+    }
+
+    /// The value of cells not stored.
+    pub fn fill(&self) -> T {
+        self.fill
+    }
+
+    /// Bytes the coordinates and values take in memory.
+    pub fn memory_bytes(&self) -> u64 {
+        self.coords.iter().map(Coords::memory_bytes).sum::<u64>()
+            + crate::sizes::nbytes(self.values.len(), T::DTYPE)
+    }
+
+    /// The dense array (allocates every cell).
+    pub fn to_dense(&self) -> ArrayD<T> {
+        let mut out = ArrayD::from_elem(IxDyn(&self.shape), self.fill);
+        let flat = out.as_slice_mut().expect("a new array is contiguous");
+        for (e, v) in self.values.iter().enumerate() {
+            let mut f = 0usize;
+            for (c, &len) in self.coords.iter().zip(&self.shape) {
+                // In range: checked on construction, so the index fits in usize.
+                f = f * len + c.get(e) as usize;
+            }
+            flat[f] = *v;
+        }
+        out
+    }
+}
+
+/// A [`Coo`] of any dtype.
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub enum DynCoo {
+    Bool(Coo<bool>),
+    I8(Coo<i8>),
+    I16(Coo<i16>),
+    I32(Coo<i32>),
+    I64(Coo<i64>),
+    U8(Coo<u8>),
+    U16(Coo<u16>),
+    U32(Coo<u32>),
+    U64(Coo<u64>),
+    F32(Coo<f32>),
+    F64(Coo<f64>),
+}
+
+macro_rules! with_dyn_coo {
+    ($e:expr, $c:ident => $body:expr) => {
+        match $e {
+            DynCoo::Bool($c) => $body,
+            DynCoo::I8($c) => $body,
+            DynCoo::I16($c) => $body,
+            DynCoo::I32($c) => $body,
+            DynCoo::I64($c) => $body,
+            DynCoo::U8($c) => $body,
+            DynCoo::U16($c) => $body,
+            DynCoo::U32($c) => $body,
+            DynCoo::U64($c) => $body,
+            DynCoo::F32($c) => $body,
+            DynCoo::F64($c) => $body,
+        }
+    };
+}
+
+impl DynCoo {
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        with_dyn_coo!(self, c => c.shape())
+    }
+
+    /// The number of stored entries.
+    pub fn nnz(&self) -> usize {
+        with_dyn_coo!(self, c => c.nnz())
+    }
+
+    /// Bytes the coordinates and values take in memory.
+    pub fn memory_bytes(&self) -> u64 {
+        with_dyn_coo!(self, c => c.memory_bytes())
+    }
+
+    /// The dense array.
+    pub fn to_dense(&self) -> crate::DynArray {
+        with_dyn_coo!(self, c => c.to_dense().into())
+    }
+}
+
+macro_rules! dyn_coo_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<Coo<$t>> for DynCoo {
+            fn from(c: Coo<$t>) -> Self {
+                DynCoo::$v(c)
+            }
+        }
+    )*};
+}
+dyn_coo_from!(bool => Bool, i8 => I8, i16 => I16, i32 => I32, i64 => I64, u8 => U8, u16 => U16,
+    u32 => U32, u64 => U64, f32 => F32, f64 => F64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_dense_is_row_major_whatever_the_layout() {
+        let a = ndarray::arr2(&[[1i32, 0, 2], [0, 3, 0]]);
+        let mut f = ndarray::Array2::zeros(ndarray::ShapeBuilder::f((2, 3)));
+        f.assign(&a); // same values, Fortran layout
+        assert!(!f.is_standard_layout());
+        let c = Coo::from_dense(&f, 0);
+        assert_eq!(c.values(), &[1, 2, 3]);
+        assert_eq!(
+            c,
+            Coo::new(vec![2, 3], vec![vec![0, 0, 1], vec![0, 2, 1]], vec![1, 2, 3], 0)
+        );
+    }
+
+    #[test]
+    fn checks_range_and_order() {
+        let e = Coo::try_new(vec![2, 2], vec![vec![0, 2], vec![0, 0]], vec![1u8, 2], 0).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("coordinate 2 on axis 0 is out of range for length 2"),
+            "{e}"
+        );
+        let e = Coo::try_new(vec![2, 2], vec![vec![1, 0], vec![0, 0]], vec![1u8, 2], 0).unwrap_err();
+        assert!(matches!(e, Error::UnsortedCoordinates { entry: 1 }), "{e}");
+        let e = Coo::try_new(vec![2, 2], vec![vec![1, 1], vec![0, 0]], vec![1u8, 2], 0).unwrap_err();
+        assert!(
+            matches!(e, Error::UnsortedCoordinates { entry: 1 }),
+            "duplicates: {e}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "Coo::new: coordinates are not sorted")]
+    fn new_panics_on_contract_violation() {
+        Coo::new(vec![3], vec![vec![2, 1]], vec![1u8, 2], 0);
+    }
+
+    #[test]
+    fn widths_follow_axis_lengths() {
+        assert_eq!(Coords::dtype_for(0), DType::U8);
+        assert_eq!(Coords::dtype_for(256), DType::U8);
+        assert_eq!(Coords::dtype_for(257), DType::U16);
+        assert_eq!(Coords::dtype_for(200_000), DType::U32);
+        assert_eq!(Coords::dtype_for(u64::MAX), DType::U64);
+    }
+}

@@ -1,0 +1,154 @@
+//! The library's error type: one variant per way a write or read can fail, with the numbers in
+//! the message.
+//!
+//! Policy (as written in the crate docs): a caller's contract violation in the in-memory API
+//! panics with a message and has a `try_` twin; anything read from a file or typed by a user is
+//! a `Result` with one of these errors.
+
+use std::path::{Path, PathBuf};
+
+use crate::dtype::DType;
+
+/// The result type of arrstore.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when writing or reading an array.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error that happened while working on a file, with the file's path.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// An operating-system error.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+
+    /// The Parquet reader or writer failed (a truncated or corrupt file, most often).
+    #[error("Parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+
+    /// Arrow failed while building or converting columns.
+    #[error("Arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+
+    /// The output exists and overwriting was not asked for.
+    #[error("output already exists (pass --force / `with_overwrite(true)` to replace it)")]
+    OutputExists,
+
+    /// A Parquet file that arrstore did not write: its metadata has no arrstore key.
+    #[error("not an arrstore file: the Parquet metadata has no '{key}' key")]
+    NotArrstore {
+        /// The key that was looked for.
+        key: &'static str,
+    },
+
+    /// A file written by a newer, incompatible arrstore format.
+    #[error("format version {found} is newer than this reader supports ({supported})")]
+    UnsupportedVersion {
+        /// The version in the file.
+        found: String,
+        /// The version this reader writes.
+        supported: String,
+    },
+
+    /// The arrstore metadata is present but cannot be used.
+    #[error("corrupt arrstore metadata: {0}")]
+    CorruptMetadata(String),
+
+    /// The data in the file disagrees with its metadata.
+    #[error("corrupt data: {0}")]
+    CorruptData(String),
+
+    /// The array's element type is not the one asked for.
+    #[error("dtype mismatch: the array is {found}, the caller asked for {expected}")]
+    WrongDtype {
+        /// The dtype asked for.
+        expected: DType,
+        /// The dtype stored.
+        found: DType,
+    },
+
+    /// The array's rank is not the one asked for.
+    #[error("dimensionality mismatch: the array has {found} axes, the caller asked for {expected}")]
+    WrongNdim {
+        /// The rank asked for.
+        expected: usize,
+        /// The rank stored.
+        found: usize,
+    },
+
+    /// A coordinate lies outside the array's shape.
+    #[error("coordinate {index} on axis {axis} is out of range for length {len} (entry {entry})")]
+    CoordinateOutOfRange {
+        /// The entry (0-based position in the COO table).
+        entry: u64,
+        /// The axis.
+        axis: usize,
+        /// The coordinate found.
+        index: u64,
+        /// The axis length.
+        len: u64,
+    },
+
+    /// COO coordinates that are not strictly increasing in row-major order.
+    #[error("coordinates are not sorted in row-major order without duplicates (at entry {entry})")]
+    UnsortedCoordinates {
+        /// The first entry out of order.
+        entry: u64,
+    },
+
+    /// The fill value cannot be held exactly by the array's dtype.
+    #[error("fill value {fill} is not exactly representable as {dtype}")]
+    BadFill {
+        /// The fill value as given.
+        fill: String,
+        /// The array's dtype.
+        dtype: DType,
+    },
+
+    /// A shape whose element count overflows, or that disagrees with the data.
+    #[error("shape {shape:?}: {problem}")]
+    BadShape {
+        /// The shape.
+        shape: Vec<u64>,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// A `.npy` file arrstore cannot read (foreign dtype, bad header).
+    #[error("unsupported .npy: {0}")]
+    UnsupportedNpy(String),
+
+    /// An element type arrstore does not store.
+    #[error("unsupported dtype '{0}' (arrstore stores bool, int8..int64, uint8..uint64, float32, float64)")]
+    UnsupportedDtype(String),
+}
+
+impl Error {
+    /// This error, marked as having happened on `path` (once: an error already naming a file
+    /// keeps that name).
+    pub fn in_file(self, path: &Path) -> Error {
+        match self {
+            e @ Error::File { .. } => e,
+            e => Error::File {
+                path: path.to_path_buf(),
+                source: Box::new(e),
+            },
+        }
+    }
+
+    /// The innermost error, looking through [`Error::File`].
+    pub fn kind(&self) -> &Error {
+        match self {
+            Error::File { source, .. } => source.kind(),
+            e => e,
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! The array's self-description, kept as JSON under one key of the Parquet key-value metadata.
+//!
+//! Key: [`METADATA_KEY`] (`"arrstore"`). Value: a JSON object, for example
+//! ```json
+//! {"format_version":"1.0","dtype":"int64","shape":[2048,2048],"order":"C","layout":"dense",
+//!  "fill":"0","fill_bits":"0x0000000000000000","nnz":4194001,
+//!  "columns":[{"name":"value","role":"value","stored_type":"uint16","encoding":"byte_stream_split"}],
+//!  "writer":"arrstore 0.1.0"}
+//! ```
+//! `FORMAT.md` at the top of the repository is the full, versioned specification. A reader
+//! accepts every `1.x` file and refuses a newer major version.
+//!
+//! ```
+//! use arrstore::meta::{ArrayMeta, METADATA_KEY};
+//! let json = r#"{"format_version":"1.0","dtype":"bool","shape":[3],"layout":"dense",
+//!   "nnz":1,"columns":[{"name":"value","role":"value","stored_type":"bool"}]}"#;
+//! let meta = ArrayMeta::from_json(json).unwrap();
+//! assert_eq!(meta.shape, vec![3]);
+//! assert_eq!(ArrayMeta::from_json(&meta.to_json()).unwrap(), meta);
+//! # let _ = METADATA_KEY;
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::dtype::DType;
+use crate::dynarray::Order;
+use crate::error::{Error, Result};
+use crate::narrow::Narrowing;
+
+/// The Parquet key-value metadata key that holds [`ArrayMeta`] as JSON.
+pub const METADATA_KEY: &str = "arrstore";
+
+/// The format version this library writes.
+pub const FORMAT_VERSION: &str = "1.0";
+
+/// The major format version this library reads.
+pub const FORMAT_MAJOR: u32 = 1;
+
+/// How an array's cells are laid out in the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoredLayout {
+    /// One `value` column, every cell in C order.
+    Dense,
+    /// COO: one index column per axis and a `value` column, only cells that differ from the
+    /// fill value, sorted in row-major order.
+    Sparse,
+}
+
+impl StoredLayout {
+    /// `"dense"` or `"sparse"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoredLayout::Dense => "dense",
+            StoredLayout::Sparse => "sparse",
+        }
+    }
+}
+
+/// What a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The coordinate of each entry along one axis (sparse layout).
+    Index,
+    /// The array's values.
+    Value,
+}
+
+/// One column of the stored table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnMeta {
+    /// The column's name in the Parquet schema.
+    pub name: String,
+    /// Index or value.
+    pub role: Role,
+    /// For an index column, its axis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub axis: Option<usize>,
+    /// The type the values are stored as.
+    pub stored_type: DType,
+    /// Subtracted before storing; the logical value is `dtype(stored + offset)`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub offset: i128,
+    /// The Parquet encoding chosen for the column (informative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+}
+
+fn is_zero(v: &i128) -> bool {
+    *v == 0
+}
+
+impl ColumnMeta {
+    /// How the column's values are stored.
+    pub fn narrowing(&self) -> Narrowing {
+        Narrowing {
+            stored: self.stored_type,
+            offset: self.offset,
+        }
+    }
+}
+
+/// The layout sizes estimated when the layout was chosen automatically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Estimates {
+    /// Estimated bytes of the dense table's columns.
+    pub dense_bytes: u64,
+    /// Estimated bytes of the COO table's columns.
+    pub sparse_bytes: u64,
+    /// How many cells the estimate measured (all of them when equal to the array's size).
+    pub sampled_cells: u64,
+}
+
+/// The self-description of a stored array.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArrayMeta {
+    /// `"major.minor"`.
+    pub format_version: String,
+    /// The original element type.
+    pub dtype: DType,
+    /// The original shape.
+    pub shape: Vec<u64>,
+    /// The original memory order (reads give it back).
+    #[serde(default)]
+    pub order: Order,
+    /// Dense or sparse.
+    pub layout: StoredLayout,
+    /// The value of cells not stored (sparse layout), readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill: Option<String>,
+    /// The fill value's bits, `0x` and 16 hex digits (authoritative over `fill`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fill_bits: Option<String>,
+    /// Cells that differ from the fill value (all cells for a dense array without a fill).
+    pub nnz: u64,
+    /// The stored columns, in schema order.
+    pub columns: Vec<ColumnMeta>,
+    /// The dense and sparse size estimates, when the layout was chosen automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimates: Option<Estimates>,
+    /// The program that wrote the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
+}
+
+impl ArrayMeta {
+    /// The JSON text stored under [`METADATA_KEY`].
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("ArrayMeta always serializes")
+    }
+
+    /// Parses and checks the JSON text: version, shape and columns.
+    pub fn from_json(text: &str) -> Result<ArrayMeta> {
+        #[derive(Deserialize)]
+        struct Version {
+            format_version: String,
+        }
+        let v: Version = serde_json::from_str(text)
+            .map_err(|e| Error::CorruptMetadata(format!("{e} in '{}'", preview(text))))?;
+        let major = v
+            .format_version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            .ok_or_else(|| {
+                Error::CorruptMetadata(format!(
+                    "format_version '{}' is not major.minor",
+                    v.format_version
+                ))
+            })?;
+        if major > FORMAT_MAJOR {
+            return Err(Error::UnsupportedVersion {
+                found: v.format_version,
+                supported: FORMAT_VERSION.to_string(),
+            });
+        }
+        let meta: ArrayMeta = serde_json::from_str(text)
+            .map_err(|e| Error::CorruptMetadata(format!("{e} in '{}'", preview(text))))?;
+        meta.check()?;
+        Ok(meta)
+    }
+
+    /// The number of cells, checked against overflow.
+    pub fn cells(&self) -> Result<u64> {
+        self.shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| Error::BadShape {
+                shape: self.shape.clone(),
+                problem: "the number of cells overflows 64 bits".into(),
+            })
+    }
+
+    /// The shape as `usize`, or an error when it does not fit this machine.
+    pub fn shape_usize(&self) -> Result<Vec<usize>> {
+        let cells = self.cells()?;
+        usize::try_from(cells).map_err(|_| Error::BadShape {
+            shape: self.shape.clone(),
+            problem: format!("{cells} cells do not fit in memory on this machine"),
+        })?;
+        self.shape
+            .iter()
+            .map(|&d| usize::try_from(d))
+            .collect::<Result<_, _>>()
+            .map_err(|_| Error::BadShape {
+                shape: self.shape.clone(),
+                problem: "an axis does not fit in usize".into(),
+            })
+    }
+
+    /// The value column's description.
+    pub fn value_column(&self) -> &ColumnMeta {
+        self.columns
+            .iter()
+            .find(|c| c.role == Role::Value)
+            .expect("checked by ArrayMeta::check")
+    }
+
+    /// The index columns, by axis.
+    pub fn index_columns(&self) -> Vec<&ColumnMeta> {
+        let mut idx: Vec<&ColumnMeta> = self.columns.iter().filter(|c| c.role == Role::Index).collect();
+        idx.sort_by_key(|c| c.axis);
+        idx
+    }
+
+    /// The fill value's bits, if any.
+    pub fn fill_bits(&self) -> Result<Option<u64>> {
+        self.fill_bits
+            .as_deref()
+            .map(|s| {
+                s.strip_prefix("0x")
+                    .and_then(|h| u64::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| {
+                        Error::CorruptMetadata(format!("fill_bits '{s}' is not 0x and hex digits"))
+                    })
+            })
+            .transpose()
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::CorruptMetadata(m));
+        self.cells()?;
+        let values = self.columns.iter().filter(|c| c.role == Role::Value).count();
+        if values != 1 {
+            return bad(format!("{values} value columns, expected 1"));
+        }
+        let v = self.value_column();
+        v.narrowing().check(self.dtype)?;
+        match self.layout {
+            StoredLayout::Dense => {
+                if self.columns.len() != 1 {
+                    return bad(format!(
+                        "a dense array has 1 column, this one lists {}",
+                        self.columns.len()
+                    ));
+                }
+            }
+            StoredLayout::Sparse => {
+                let idx = self.index_columns();
+                if idx.len() != self.shape.len() {
+                    return bad(format!(
+                        "{} index columns for {} axes",
+                        idx.len(),
+                        self.shape.len()
+                    ));
+                }
+                for (axis, c) in idx.iter().enumerate() {
+                    if c.axis != Some(axis) {
+                        return bad(format!(
+                            "index column '{}' has axis {:?}, expected {axis}",
+                            c.name, c.axis
+                        ));
+                    }
+                    if !(c.stored_type.is_integer() && c.offset == 0) {
+                        return bad(format!(
+                            "index column '{}' is stored as {}",
+                            c.name, c.stored_type
+                        ));
+                    }
+                }
+                if self.fill_bits.is_none() {
+                    return bad("a sparse array needs fill_bits".into());
+                }
+                self.fill_bits()?;
+                if self.nnz > self.cells()? {
+                    return bad(format!("nnz {} exceeds the {} cells", self.nnz, self.cells()?));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn preview(text: &str) -> String {
+    let mut s: String = text.chars().take(80).collect();
+    if s.len() < text.len() {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"{"format_version":"1.3","dtype":"int64","shape":[4,5],"layout":"sparse",
+        "fill":"0","fill_bits":"0x0000000000000000","nnz":3,
+        "columns":[{"name":"row","role":"index","axis":0,"stored_type":"uint8"},
+                   {"name":"col","role":"index","axis":1,"stored_type":"uint8"},
+                   {"name":"value","role":"value","stored_type":"uint8","offset":-170141183460469231731687303715884105728}]}"#;
+
+    #[test]
+    fn parses_minor_versions_and_big_offsets() {
+        let m = ArrayMeta::from_json(OK).unwrap();
+        assert_eq!(m.value_column().offset, i128::MIN);
+        assert_eq!(m.index_columns()[1].name, "col");
+        assert_eq!(ArrayMeta::from_json(&m.to_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn refuses_newer_major_and_bad_fields() {
+        let e = ArrayMeta::from_json(&OK.replace("1.3", "2.0")).unwrap_err();
+        assert!(matches!(e, Error::UnsupportedVersion { .. }), "{e}");
+        let e = ArrayMeta::from_json(&OK.replace("int64", "complex64")).unwrap_err();
+        assert!(e.to_string().contains("complex64"), "{e}");
+        let e = ArrayMeta::from_json(&OK.replace("\"axis\":1", "\"axis\":3")).unwrap_err();
+        assert!(e.to_string().contains("axis"), "{e}");
+        let e = ArrayMeta::from_json(&OK.replace("[4,5]", "[4294967296,4294967296,4294967296]")).unwrap_err();
+        assert!(
+            e.to_string().contains("index columns") || e.to_string().contains("overflow"),
+            "{e}"
+        );
+        let e = ArrayMeta::from_json("{not json").unwrap_err();
+        assert!(e.to_string().contains("corrupt arrstore metadata"), "{e}");
+    }
+}

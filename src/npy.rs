@@ -1,0 +1,1083 @@
+//! NumPy `.npy` files: reading them into a [`DynArray`] and writing a [`DynArray`] as one.
+//!
+//! # The format
+//!
+//! An `.npy` file ([NumPy's specification](https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html))
+//! holds one array:
+//!
+//! | bytes | content |
+//! |-------|---------|
+//! | 6 | the magic string `\x93NUMPY` |
+//! | 2 | the format version, major then minor byte: 1.0, 2.0 or 3.0 |
+//! | 2 (1.0) or 4 (2.0, 3.0) | `n`, the header length, little-endian |
+//! | `n` | the header: a Python dict literal such as `{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }`, padded with spaces and ended by `\n`; Latin-1 in 1.0 and 2.0, UTF-8 in 3.0 |
+//! | the rest | the elements, packed, in C order (last index fastest) or, when `fortran_order` is `True`, in Fortran order (first index fastest) |
+//!
+//! # Reading ([`read_npy`], [`read_npy_from`])
+//!
+//! - Versions 1.0, 2.0 and 3.0. The header dict may list its keys in any order, with any
+//!   spacing, quotes and trailing commas; it must have exactly the keys `descr`,
+//!   `fortran_order` and `shape`.
+//! - `descr` is a byte order, `<` (little-endian), `>` (big-endian, swapped to native on
+//!   reading), `|` or `=` (native), followed by one of `b1` or `?` (bool), `i1` `i2` `i4` `i8`,
+//!   `u1` `u2` `u4` `u8`, `f4` `f8`.
+//! - A Fortran-order file gives an array with Fortran memory layout, a C-order file a
+//!   standard-layout array. 0-d arrays (shape `()`) and zero-length axes are read.
+//! - Everything else is an [`Error::UnsupportedNpy`] whose message names the problem: other
+//!   dtypes (complex, float16, strings, Python objects, structured, datetimes), a bad magic or
+//!   version, a malformed header, a bool byte other than 0 or 1, data shorter than the shape
+//!   needs, a shape whose element count overflows. No input makes the reader panic, and it
+//!   allocates no more than the data it actually reads, whatever the header claims.
+//! - Bytes after the data are not read, so a stream may hold several arrays one after another.
+//!
+//! # Writing ([`write_npy`], [`write_npy_to`])
+//!
+//! - Version 1.0, or 2.0 when the header would be longer than 65535 bytes.
+//! - A little-endian `descr`: `|b1`, `|i1`, `<i2`, `<i4`, `<i8`, `|u1`, `<u2`, `<u4`, `<u8`,
+//!   `<f4`, `<f8`.
+//! - The header is padded with spaces and ends in `\n`, so that the data starts at a multiple
+//!   of 64 bytes.
+//! - `fortran_order: True` with the data in Fortran order when [`Order::of`] the array is
+//!   [`Order::F`]; C order otherwise (a view that is neither is written in logical C order).
+//!
+//! # Example
+//!
+//! ```
+//! use arrstore::npy::{read_npy_from, write_npy_to};
+//! use arrstore::{DType, DynArray, Order};
+//! use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+//!
+//! let a = ArrayD::from_shape_vec(IxDyn(&[2, 3]).f(), vec![1.5f32, -0.0, 3.0, 4.0, 5.0, 6.0])
+//!     .unwrap();
+//! let mut bytes = Vec::new();
+//! write_npy_to(&mut bytes, &DynArray::from(a.clone()))?;
+//! assert!(bytes.starts_with(b"\x93NUMPY\x01\x00"));
+//!
+//! let back = read_npy_from(bytes.as_slice())?;
+//! assert_eq!(back.dtype(), DType::F32);
+//! assert!(back.bit_eq(&DynArray::from(a)));
+//! let back: ArrayD<f32> = back.into_typed().unwrap();
+//! assert_eq!(Order::of(&back), Order::F);
+//!
+//! let err = read_npy_from(&b"\x93NUMPY\x01\x00"[..]).unwrap_err();
+//! assert!(err.to_string().contains("ends"), "{err}");
+//! # Ok::<(), arrstore::Error>(())
+//! ```
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+
+use crate::dtype::{DType, Element};
+use crate::dynarray::{DynArray, Order};
+use crate::error::{Error, Result};
+
+/// The first six bytes of every `.npy` file.
+const MAGIC: &[u8; 6] = b"\x93NUMPY";
+
+/// NumPy aligns the start of the data to this many bytes.
+const ALIGN: usize = 64;
+
+/// Bytes converted per read or write call.
+const CHUNK: usize = 64 * 1024;
+
+/// The deepest nesting of tuples, lists and dicts the header parser follows (real headers nest
+/// at most a few levels; the limit keeps a hostile header from exhausting the stack).
+const MAX_DEPTH: usize = 32;
+
+/// The end of every "unsupported dtype" message.
+const SUPPORTED: &str = "arrstore stores bool, int8..int64, uint8..uint64, float32, float64";
+
+/// Reads one `.npy` array from `reader`.
+///
+/// Reads exactly the header and the data (nothing after them). Errors are
+/// [`Error::UnsupportedNpy`] for content arrstore cannot read and [`Error::Io`] for I/O failures.
+///
+/// ```
+/// use arrstore::npy::read_npy_from;
+/// let header = b"{'descr': '>u2', 'fortran_order': False, 'shape': (2,), }\n";
+/// let mut file = b"\x93NUMPY\x01\x00".to_vec();
+/// file.extend_from_slice(&u16::try_from(header.len()).unwrap().to_le_bytes());
+/// file.extend_from_slice(header);
+/// file.extend_from_slice(&[0x01, 0x02, 0xff, 0xff]);
+/// let a: ndarray::ArrayD<u16> = read_npy_from(file.as_slice())?.into_typed().unwrap();
+/// assert_eq!(a.as_slice(), Some(&[0x0102, 0xffff][..]));
+/// # Ok::<(), arrstore::Error>(())
+/// ```
+pub fn read_npy_from<R: Read>(mut reader: R) -> Result<DynArray> {
+    let header = read_header(&mut reader)?;
+    crate::with_dtype!(header.dtype, T => {
+        let data = read_elements::<T, R>(&mut reader, &header)?;
+        build_array(data, &header)
+    })
+}
+
+/// Reads the `.npy` file at `path`; errors name the file.
+pub fn read_npy(path: impl AsRef<Path>) -> Result<DynArray> {
+    let path = path.as_ref();
+    File::open(path)
+        .map_err(Error::from)
+        .and_then(|f| read_npy_from(BufReader::new(f)))
+        .map_err(|e| e.in_file(path))
+}
+
+/// Writes `array` to `writer` as an `.npy` file (version 1.0, or 2.0 for a header longer than
+/// 65535 bytes), in Fortran order when the array's memory is Fortran-ordered, C order otherwise.
+///
+/// ```
+/// use arrstore::npy::write_npy_to;
+/// use arrstore::DynArray;
+/// let mut out = Vec::new();
+/// write_npy_to(&mut out, &DynArray::from(ndarray::arr1(&[true, false]).into_dyn()))?;
+/// // 10 bytes of magic, version and length, then the header padded to 128 bytes in all.
+/// assert_eq!(out.len(), 128 + 2);
+/// assert!(out.starts_with(b"\x93NUMPY\x01\x00\x76\x00{'descr': '|b1', 'fortran_order': False,"));
+/// assert_eq!(&out[127..], b"\n\x01\x00");
+/// # Ok::<(), arrstore::Error>(())
+/// ```
+pub fn write_npy_to<W: Write>(mut writer: W, array: &DynArray) -> Result<()> {
+    let order = crate::with_dyn_array!(array, a => Order::of(a));
+    let header = header_bytes(array.dtype(), array.shape(), order == Order::F)?;
+    writer.write_all(&header)?;
+    crate::with_dyn_array!(array, a => write_elements(&mut writer, a, order))?;
+    writer.flush()?;
+    Ok(())
+}
+
+/// Writes `array` to the `.npy` file at `path`, atomically (see [`crate::fsio::write_atomic`]);
+/// an existing file is replaced only with `overwrite`. Errors name the file.
+pub fn write_npy(path: impl AsRef<Path>, array: &DynArray, overwrite: bool) -> Result<()> {
+    crate::fsio::write_atomic(path.as_ref(), overwrite, |w| write_npy_to(w, array))
+}
+
+/// An [`Error::UnsupportedNpy`] with this message.
+fn bad(message: impl Into<String>) -> Error {
+    Error::UnsupportedNpy(message.into())
+}
+
+/// What the header says about the data.
+#[derive(Debug, Clone, PartialEq)]
+struct Header {
+    dtype: DType,
+    /// The data's bytes are big-endian.
+    big_endian: bool,
+    /// The data is in Fortran order.
+    fortran: bool,
+    shape: Vec<usize>,
+}
+
+/// Reads into `buf` until it is full or the reader ends; returns the bytes read.
+fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        match reader.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled = filled.saturating_add(n).min(buf.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads the magic, version, header length and header, and parses the header.
+fn read_header<R: Read>(reader: &mut R) -> Result<Header> {
+    let mut prefix = [0u8; 8];
+    let got = read_full(reader, &mut prefix)?;
+    let present = prefix.get(..got).unwrap_or(&[]);
+    let start = present.get(..MAGIC.len()).unwrap_or(present);
+    if !MAGIC.starts_with(start) {
+        return Err(bad(format!(
+            "not an .npy file: it starts with b\"{}\", not the magic b\"\\x93NUMPY\"",
+            start.escape_ascii()
+        )));
+    }
+    if got < prefix.len() {
+        return Err(bad(format!(
+            "the file ends after {got} bytes, inside the 8-byte magic and version"
+        )));
+    }
+    let [.., major, minor] = prefix;
+    let length_bytes = match (major, minor) {
+        (1, 0) => 2,
+        (2, 0) | (3, 0) => 4,
+        _ => {
+            return Err(bad(format!(
+                "format version {major}.{minor} is not supported (1.0, 2.0 and 3.0 are)"
+            )))
+        }
+    };
+    let mut length = [0u8; 4];
+    let length_slice = &mut length[..length_bytes];
+    if read_full(reader, length_slice)? < length_bytes {
+        return Err(bad("the file ends inside the header length"));
+    }
+    let header_len = u32::from_le_bytes(length);
+    let wanted = usize::try_from(header_len)
+        .map_err(|_| bad(format!("header length {header_len} does not fit in memory")))?;
+    // `take` + `read_to_end` grows the buffer only as bytes arrive: a lying length cannot make
+    // it allocate more than the file holds.
+    let mut raw = Vec::new();
+    reader.take(u64::from(header_len)).read_to_end(&mut raw)?;
+    if raw.len() < wanted {
+        return Err(bad(format!(
+            "the header is {wanted} bytes long, but the file ends after {} of them",
+            raw.len()
+        )));
+    }
+    let text = if major == 3 {
+        String::from_utf8(raw).map_err(|e| bad(format!("the version 3.0 header is not UTF-8: {e}")))?
+    } else {
+        // Latin-1: every byte is the code point of the same value.
+        raw.iter().map(|&b| char::from(b)).collect()
+    };
+    parse_header(&text)
+}
+
+/// Parses the header text: a Python dict literal with the keys `descr`, `fortran_order`,
+/// `shape`, followed by nothing but whitespace.
+fn parse_header(text: &str) -> Result<Header> {
+    let mut parser = Parser { text, pos: 0 };
+    let entries = parser.top_dict()?;
+    parser.skip_space();
+    if parser.pos < text.len() {
+        return Err(parser.error("unexpected text after the header dict"));
+    }
+    let (mut descr, mut fortran, mut shape) = (None, None, None);
+    for (key, value, raw) in entries {
+        let slot = match key.as_str() {
+            "descr" => &mut descr,
+            "fortran_order" => &mut fortran,
+            "shape" => &mut shape,
+            _ => {
+                return Err(bad(format!(
+                    "the header has the unexpected key '{key}' (an .npy header has exactly \
+                     'descr', 'fortran_order' and 'shape')"
+                )))
+            }
+        };
+        if slot.replace((value, raw)).is_some() {
+            return Err(bad(format!("the header has the key '{key}' twice")));
+        }
+    }
+    let missing = |key: &str| bad(format!("the header has no '{key}' key"));
+    let (descr, descr_raw) = descr.ok_or_else(|| missing("descr"))?;
+    let (fortran, fortran_raw) = fortran.ok_or_else(|| missing("fortran_order"))?;
+    let (shape, shape_raw) = shape.ok_or_else(|| missing("shape"))?;
+
+    let (dtype, big_endian) = match descr {
+        Lit::Str(s) => parse_descr(&s)?,
+        Lit::List(_) => {
+            return Err(bad(format!(
+                "dtype {descr_raw} (structured) is not supported; {SUPPORTED}"
+            )))
+        }
+        _ => return Err(bad(format!("'descr' is {descr_raw}, not a dtype string"))),
+    };
+    let fortran = match fortran {
+        Lit::Bool(b) => b,
+        _ => {
+            return Err(bad(format!(
+                "'fortran_order' is {fortran_raw}, not True or False"
+            )))
+        }
+    };
+    let shape = match shape {
+        Lit::Tuple(items) | Lit::List(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Lit::Int(n) => usize::try_from(n)
+                    .map_err(|_| bad(format!("shape {shape_raw} has the invalid axis length {n}"))),
+                _ => Err(bad(format!("shape {shape_raw} is not a tuple of integers"))),
+            })
+            .collect::<Result<Vec<usize>>>()?,
+        _ => return Err(bad(format!("shape {shape_raw} is not a tuple of integers"))),
+    };
+    Ok(Header {
+        dtype,
+        big_endian,
+        fortran,
+        shape,
+    })
+}
+
+/// Parses a dtype string such as `<f8` into the dtype and whether its bytes are big-endian.
+fn parse_descr(descr: &str) -> Result<(DType, bool)> {
+    let native_big = cfg!(target_endian = "big");
+    let (big_endian, body) = match descr.as_bytes().first() {
+        Some(b'<') => (false, descr.get(1..).unwrap_or("")),
+        Some(b'>') => (true, descr.get(1..).unwrap_or("")),
+        Some(b'|' | b'=') => (native_big, descr.get(1..).unwrap_or("")),
+        _ => (native_big, descr),
+    };
+    let dtype = match body {
+        "b1" | "?" => DType::Bool,
+        "i1" => DType::I8,
+        "i2" => DType::I16,
+        "i4" => DType::I32,
+        "i8" => DType::I64,
+        "u1" => DType::U8,
+        "u2" => DType::U16,
+        "u4" => DType::U32,
+        "u8" => DType::U64,
+        "f4" => DType::F32,
+        "f8" => DType::F64,
+        _ => {
+            return Err(bad(format!(
+                "dtype '{descr}' ({}) is not supported; {SUPPORTED}",
+                describe_descr(body)
+            )))
+        }
+    };
+    Ok((dtype, big_endian))
+}
+
+/// What kind of element an unsupported dtype string (without its byte order) describes.
+fn describe_descr(body: &str) -> &'static str {
+    match body.as_bytes().first() {
+        Some(b'c' | b'F' | b'D' | b'G') => "complex",
+        Some(b'e') => "float16",
+        Some(b'f') if body == "f2" => "float16",
+        Some(b'f' | b'd' | b'g') => "float of an unsupported size",
+        Some(b'i' | b'u') => "integer of an unsupported size",
+        Some(b'b') => "bool of an unsupported size",
+        Some(b'U') => "Unicode string",
+        Some(b'S' | b'a') => "byte string",
+        Some(b'V') => "raw bytes",
+        Some(b'O') => "Python object",
+        Some(b'M') => "datetime64",
+        Some(b'm') => "timedelta64",
+        _ => "unknown dtype",
+    }
+}
+
+/// A Python literal, as far as `.npy` headers use them.
+#[derive(Debug, Clone, PartialEq)]
+enum Lit {
+    Str(String),
+    Bool(bool),
+    None,
+    Int(i128),
+    Tuple(Vec<Lit>),
+    List(Vec<Lit>),
+    Dict(Vec<(Lit, Lit)>),
+}
+
+/// A recursive-descent parser of Python literals over the header text.
+struct Parser<'a> {
+    text: &'a str,
+    /// Byte offset of the next character (always at a char boundary: the parser only steps
+    /// over ASCII bytes or whole characters).
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn error(&self, what: &str) -> Error {
+        let rest: String = self.text.get(self.pos..).unwrap_or("").chars().take(20).collect();
+        bad(format!(
+            "the header is not a valid Python dict: {what} at byte {} (near {rest:?}); the \
+             header is {:?}",
+            self.pos,
+            self.text.chars().take(200).collect::<String>()
+        ))
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')) {
+            self.pos += 1;
+        }
+    }
+
+    /// Skips spaces and consumes `c` if it is next.
+    fn eat(&mut self, c: u8) -> bool {
+        self.skip_space();
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The top-level dict: entries with string keys, each with the raw text of its value.
+    fn top_dict(&mut self) -> Result<Vec<(String, Lit, String)>> {
+        if !self.eat(b'{') {
+            return Err(self.error("expected '{'"));
+        }
+        let mut entries = Vec::new();
+        loop {
+            if self.eat(b'}') {
+                return Ok(entries);
+            }
+            let key = match self.value(1)? {
+                Lit::Str(s) => s,
+                _ => return Err(self.error("a key that is not a string")),
+            };
+            if !self.eat(b':') {
+                return Err(self.error("expected ':'"));
+            }
+            self.skip_space();
+            let start = self.pos;
+            let value = self.value(1)?;
+            let raw = self.text.get(start..self.pos).unwrap_or("").to_string();
+            entries.push((key, value, raw));
+            if !self.eat(b',') {
+                if self.eat(b'}') {
+                    return Ok(entries);
+                }
+                return Err(self.error("expected ',' or '}'"));
+            }
+        }
+    }
+
+    /// One literal; `depth` counts the enclosing brackets.
+    fn value(&mut self, depth: usize) -> Result<Lit> {
+        if depth > MAX_DEPTH {
+            return Err(self.error("brackets nested too deeply"));
+        }
+        self.skip_space();
+        match self.peek() {
+            Some(q @ (b'\'' | b'"')) => self.string(q),
+            Some(b'(') => {
+                self.pos += 1;
+                let (items, trailing_comma) = self.items(b')', depth)?;
+                // `(x)` is just `x`; `(x,)` and `()` are tuples.
+                match <[Lit; 1]>::try_from(items) {
+                    Ok([one]) if !trailing_comma => Ok(one),
+                    Ok([one]) => Ok(Lit::Tuple(vec![one])),
+                    Err(items) => Ok(Lit::Tuple(items)),
+                }
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                Ok(Lit::List(self.items(b']', depth)?.0))
+            }
+            Some(b'{') => {
+                self.pos += 1;
+                let mut entries = Vec::new();
+                loop {
+                    if self.eat(b'}') {
+                        return Ok(Lit::Dict(entries));
+                    }
+                    let key = self.value(depth + 1)?;
+                    if !self.eat(b':') {
+                        return Err(self.error("expected ':'"));
+                    }
+                    entries.push((key, self.value(depth + 1)?));
+                    if !self.eat(b',') {
+                        if self.eat(b'}') {
+                            return Ok(Lit::Dict(entries));
+                        }
+                        return Err(self.error("expected ',' or '}'"));
+                    }
+                }
+            }
+            Some(b'0'..=b'9' | b'-' | b'+') => self.int(),
+            Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = self.pos;
+                while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == b'_') {
+                    self.pos += 1;
+                }
+                match self.text.get(start..self.pos) {
+                    Some("True") => Ok(Lit::Bool(true)),
+                    Some("False") => Ok(Lit::Bool(false)),
+                    Some("None") => Ok(Lit::None),
+                    _ => {
+                        self.pos = start;
+                        Err(self.error("a name that is not True, False or None"))
+                    }
+                }
+            }
+            Some(_) => Err(self.error("unexpected character")),
+            None => Err(self.error("unexpected end")),
+        }
+    }
+
+    /// Comma-separated literals up to `close`; also says whether a comma preceded `close`.
+    fn items(&mut self, close: u8, depth: usize) -> Result<(Vec<Lit>, bool)> {
+        let mut items = Vec::new();
+        loop {
+            if self.eat(close) {
+                return Ok((items, true));
+            }
+            items.push(self.value(depth + 1)?);
+            if !self.eat(b',') {
+                if self.eat(close) {
+                    return Ok((items, false));
+                }
+                return Err(self.error(&format!("expected ',' or '{}'", char::from(close))));
+            }
+        }
+    }
+
+    /// A quoted string (with `\\`, `\'`, `\"`, `\n`, `\t` escapes) starting at the quote `q`.
+    fn string(&mut self, quote: u8) -> Result<Lit> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut out = String::new();
+        let rest = self.text.get(self.pos..).unwrap_or("");
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                _ if c == char::from(quote) => {
+                    self.pos += i + 1;
+                    return Ok(Lit::Str(out));
+                }
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => out.push('\n'),
+                    Some((_, 't')) => out.push('\t'),
+                    Some((_, e)) => out.push(e),
+                    None => break,
+                },
+                '\n' => break,
+                c => out.push(c),
+            }
+        }
+        self.pos = start;
+        Err(self.error("a string without its closing quote"))
+    }
+
+    /// An integer with an optional sign and an optional Python 2 `L` suffix.
+    fn int(&mut self) -> Result<Lit> {
+        let start = self.pos;
+        if matches!(self.peek(), Some(b'-' | b'+')) {
+            self.pos += 1;
+        }
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.pos += 1;
+        }
+        let digits = self.text.get(start..self.pos).unwrap_or("");
+        let value = digits.parse::<i128>();
+        if matches!(self.peek(), Some(b'L' | b'l')) {
+            self.pos += 1;
+        }
+        match value {
+            Ok(v) => Ok(Lit::Int(v)),
+            Err(_) => {
+                self.pos = start;
+                Err(self.error("an integer that is malformed or too large"))
+            }
+        }
+    }
+}
+
+/// The shape as the message of an error shows it.
+fn shape_text(shape: &[usize]) -> String {
+    format!("{shape:?}")
+}
+
+/// The element count of a shape, checked against what one allocation can hold.
+fn element_count(shape: &[usize]) -> Result<usize> {
+    let too_big = || {
+        bad(format!(
+            "shape {} has more elements than this machine can hold",
+            shape_text(shape)
+        ))
+    };
+    // ndarray needs the product of the non-zero axis lengths to fit in an isize, even when
+    // another axis is zero.
+    let nonzero = shape
+        .iter()
+        .try_fold(1usize, |acc, &n| acc.checked_mul(n.max(1)))
+        .ok_or_else(too_big)?;
+    if isize::try_from(nonzero).is_err() {
+        return Err(too_big());
+    }
+    Ok(shape.iter().product())
+}
+
+/// Reads and decodes the elements the header announces, in file order.
+fn read_elements<T: Element, R: Read>(reader: &mut R, header: &Header) -> Result<Vec<T>> {
+    let count = element_count(&header.shape)?;
+    let size = T::DTYPE.size();
+    let needed = count.checked_mul(size).ok_or_else(|| {
+        bad(format!(
+            "shape {} of {} needs more bytes than this machine can hold",
+            shape_text(&header.shape),
+            header.dtype
+        ))
+    })?;
+    // Preallocate at most one chunk's worth: the rest grows only as data arrives.
+    let mut out: Vec<T> = Vec::with_capacity(count.min(CHUNK));
+    let mut buf = vec![0u8; needed.min(CHUNK)];
+    let mut done = 0usize;
+    while done < needed {
+        // A multiple of `size`: CHUNK is a multiple of 8 and so is what remains.
+        let want = (needed - done).min(buf.len());
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        let got = read_full(reader, chunk)?;
+        for bytes in chunk.get(..got).unwrap_or_default().chunks_exact(size) {
+            let bits = if header.big_endian {
+                bytes.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
+            } else {
+                bytes.iter().rev().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
+            };
+            if T::DTYPE == DType::Bool && bits > 1 {
+                return Err(bad(format!(
+                    "bool element {} is the byte {bits:#04x} (a bool is 0 or 1)",
+                    out.len()
+                )));
+            }
+            out.push(T::from_bits(bits));
+        }
+        done += got;
+        if got < want {
+            return Err(bad(format!(
+                "data holds {done} bytes, shape {} of {} needs {needed}",
+                shape_text(&header.shape),
+                header.dtype
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// The array of the decoded elements, with Fortran layout for a Fortran-order file.
+fn build_array<T: Element>(data: Vec<T>, header: &Header) -> Result<DynArray> {
+    let dim = IxDyn(&header.shape);
+    let array = if header.fortran {
+        ArrayD::from_shape_vec(dim.f(), data)
+    } else {
+        ArrayD::from_shape_vec(dim, data)
+    };
+    array.map(T::into_dyn_array).map_err(|e| {
+        bad(format!(
+            "shape {} cannot be built: {e}",
+            shape_text(&header.shape)
+        ))
+    })
+}
+
+/// The little-endian `descr` NumPy writes for a dtype.
+fn descr_of(dtype: DType) -> &'static str {
+    match dtype {
+        DType::Bool => "|b1",
+        DType::I8 => "|i1",
+        DType::I16 => "<i2",
+        DType::I32 => "<i4",
+        DType::I64 => "<i8",
+        DType::U8 => "|u1",
+        DType::U16 => "<u2",
+        DType::U32 => "<u4",
+        DType::U64 => "<u8",
+        DType::F32 => "<f4",
+        DType::F64 => "<f8",
+    }
+}
+
+/// The magic, version, header length and padded header for an array.
+fn header_bytes(dtype: DType, shape: &[usize], fortran: bool) -> Result<Vec<u8>> {
+    let mut dict = format!(
+        "{{'descr': '{}', 'fortran_order': {}, 'shape': (",
+        descr_of(dtype),
+        if fortran { "True" } else { "False" }
+    );
+    for (i, n) in shape.iter().enumerate() {
+        if i > 0 {
+            dict.push_str(", ");
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(dict, "{n}");
+    }
+    if shape.len() == 1 {
+        dict.push(',');
+    }
+    dict.push_str("), }");
+    for (major, length_bytes) in [(1u8, 2usize), (2, 4)] {
+        let unpadded = MAGIC.len() + 2 + length_bytes + dict.len() + 1;
+        let padding = (ALIGN - unpadded % ALIGN) % ALIGN;
+        let header_len = dict.len() + padding + 1;
+        let length: Option<Vec<u8>> = if length_bytes == 2 {
+            u16::try_from(header_len).ok().map(|l| l.to_le_bytes().to_vec())
+        } else {
+            u32::try_from(header_len).ok().map(|l| l.to_le_bytes().to_vec())
+        };
+        if let Some(length) = length {
+            let mut out = Vec::with_capacity(unpadded + padding);
+            out.extend_from_slice(MAGIC);
+            out.extend_from_slice(&[major, 0]);
+            out.extend_from_slice(&length);
+            out.extend_from_slice(dict.as_bytes());
+            out.resize(out.len() + padding, b' ');
+            out.push(b'\n');
+            return Ok(out);
+        }
+    }
+    Err(bad(format!(
+        "the header of a {}-axis array is {} bytes, too long even for version 2.0",
+        shape.len(),
+        dict.len()
+    )))
+}
+
+/// Writes the elements little-endian, in Fortran order for `Order::F` and logical C order
+/// otherwise, converting a chunk at a time.
+fn write_elements<T: Element, W: Write>(writer: &mut W, a: &ArrayD<T>, order: Order) -> Result<()> {
+    let size = T::DTYPE.size();
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
+    let mut put = |v: &T| -> std::io::Result<()> {
+        let bytes = v.to_bits().to_le_bytes();
+        buf.extend_from_slice(bytes.get(..size).unwrap_or(&bytes));
+        if buf.len() >= CHUNK {
+            writer.write_all(&buf)?;
+            buf.clear();
+        }
+        Ok(())
+    };
+    match order {
+        // The transpose's logical order is the array's Fortran order.
+        Order::F => a.t().iter().try_for_each(&mut put)?,
+        Order::C => a.iter().try_for_each(&mut put)?,
+    }
+    writer.write_all(&buf)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `.npy` file of the given version with this header text (padded to 64) and data.
+    fn npy(major: u8, header: &str, data: &[u8]) -> Vec<u8> {
+        let length_bytes = if major == 1 { 2 } else { 4 };
+        let mut text = header.as_bytes().to_vec();
+        while !(MAGIC.len() + 2 + length_bytes + text.len() + 1).is_multiple_of(ALIGN) {
+            text.push(b' ');
+        }
+        text.push(b'\n');
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&[major, 0]);
+        let len = u32::try_from(text.len()).unwrap().to_le_bytes();
+        out.extend_from_slice(&len[..length_bytes]);
+        out.extend_from_slice(&text);
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn header(text: &str) -> Result<Header> {
+        parse_header(text)
+    }
+
+    fn message(r: Result<impl std::fmt::Debug>) -> String {
+        let e = r.unwrap_err();
+        assert!(matches!(e, Error::UnsupportedNpy(_)), "{e:?}");
+        e.to_string()
+    }
+
+    #[test]
+    fn header_dicts_in_any_spelling() {
+        let want = Header {
+            dtype: DType::F64,
+            big_endian: false,
+            fortran: false,
+            shape: vec![2, 3],
+        };
+        for text in [
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }",
+            "{'descr':'<f8','fortran_order':False,'shape':(2,3)}",
+            "{'shape': (2, 3,), 'fortran_order': False, 'descr': '<f8'}",
+            "  {\"descr\" : \"<f8\" ,\n 'fortran_order' :\tFalse , 'shape' : [2, 3] , }  \n",
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (2L, 3L), }",
+            "{'descr': ('<f8'), 'fortran_order': False, 'shape': ((2), 3)}",
+        ] {
+            assert_eq!(header(text).unwrap(), want, "{text}");
+        }
+        let shape = |t: &str| {
+            header(&format!(
+                "{{'descr': '|u1', 'fortran_order': True, 'shape': {t}}}"
+            ))
+            .unwrap()
+            .shape
+        };
+        assert_eq!(shape("()"), Vec::<usize>::new());
+        assert_eq!(shape("( )"), Vec::<usize>::new());
+        assert_eq!(shape("(5,)"), vec![5]);
+        assert_eq!(shape("(0, 3)"), vec![0, 3]);
+        assert_eq!(shape("(1,2,1,3,1,2)"), vec![1, 2, 1, 3, 1, 2]);
+    }
+
+    #[test]
+    fn bad_header_dicts() {
+        let cases = [
+            ("", "expected '{'"),
+            ("{", "unexpected end"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)", "expected ',' or '}'"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3)} x", "after the header"),
+            ("{'descr': '<f8', 'fortran_order': False}", "no 'shape' key"),
+            ("{'descr': '<f8', 'shape': ()}", "no 'fortran_order' key"),
+            ("{'fortran_order': False, 'shape': ()}", "no 'descr' key"),
+            ("{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': ()}", "twice"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (), 'x': 1}", "key 'x'"),
+            ("{'descr': '<f8', 'fortran_order': 0, 'shape': ()}", "not True or False"),
+            ("{'descr': '<f8', 'fortran_order': false, 'shape': ()}", "not True, False"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (5)}", "shape (5) is not a tuple"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}", "axis length -1"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': ('a',)}", "not a tuple of int"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (1e3,)}", "expected ','"),
+            ("{'descr': 3, 'fortran_order': False, 'shape': ()}", "not a dtype string"),
+            ("{'descr': '<f8, 'fortran_order': False, 'shape': ()}", "expected ',' or '}' at byte 17"),
+            ("{'descr': '<f8\n', 'fortran_order': False, 'shape': ()}", "closing quote"),
+            ("{1: '<f8'}", "not a string"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999999999999999999999,)}", "too large"),
+            ("{'descr': '<f8', 'fortran_order': False, 'shape': (18446744073709551616,)}", "invalid axis length"),
+        ];
+        for (text, want) in cases {
+            let m = message(header(text));
+            assert!(m.contains(want), "{text:?}: {m}");
+        }
+        let deep = format!(
+            "{{'descr': '<f8', 'fortran_order': False, 'shape': {}1{}}}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        assert!(message(header(&deep)).contains("nested too deeply"));
+    }
+
+    #[test]
+    fn descrs() {
+        let little = cfg!(target_endian = "little");
+        for (d, want) in [
+            ("<b1", (DType::Bool, false)),
+            ("|b1", (DType::Bool, !little)),
+            ("?", (DType::Bool, !little)),
+            ("|i1", (DType::I8, !little)),
+            (">i2", (DType::I16, true)),
+            ("=i4", (DType::I32, !little)),
+            ("<i8", (DType::I64, false)),
+            ("|u1", (DType::U8, !little)),
+            ("<u2", (DType::U16, false)),
+            (">u4", (DType::U32, true)),
+            ("u8", (DType::U64, !little)),
+            ("<f4", (DType::F32, false)),
+            (">f8", (DType::F64, true)),
+        ] {
+            assert_eq!(parse_descr(d).unwrap(), want, "{d}");
+        }
+        for (d, what) in [
+            ("<c16", "(complex)"),
+            ("<c8", "(complex)"),
+            ("<f2", "(float16)"),
+            ("<e", "(float16)"),
+            ("<f16", "(float of an unsupported size)"),
+            ("<U3", "(Unicode string)"),
+            ("|S5", "(byte string)"),
+            ("|O", "(Python object)"),
+            ("<M8[ns]", "(datetime64)"),
+            ("<m8[s]", "(timedelta64)"),
+            ("|V8", "(raw bytes)"),
+            ("<i16", "(integer of an unsupported size)"),
+            ("", "(unknown dtype)"),
+            ("<", "(unknown dtype)"),
+            ("\u{e9}", "(unknown dtype)"),
+        ] {
+            let m = message(parse_descr(d));
+            assert!(m.contains(&format!("dtype '{d}' {what} is not supported")), "{m}");
+            assert!(m.contains("arrstore stores bool, int8..int64"), "{m}");
+        }
+        let m = message(header(
+            "{'descr': [('a', '<i4'), ('b', '<f8')], 'fortran_order': False, 'shape': (2,)}",
+        ));
+        assert!(m.contains("dtype [('a', '<i4'), ('b', '<f8')] (structured) is not supported"));
+    }
+
+    #[test]
+    fn whole_files_read() {
+        let f = npy(
+            1,
+            "{'descr': '>i2', 'fortran_order': True, 'shape': (2, 3)}",
+            &[0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0xff, 0xfe],
+        );
+        let a: ArrayD<i16> = read_npy_from(f.as_slice()).unwrap().into_typed().unwrap();
+        assert_eq!(a.shape(), &[2, 3]);
+        assert_eq!(Order::of(&a), Order::F);
+        assert_eq!(a[[0, 0]], 1);
+        assert_eq!(a[[1, 0]], 2);
+        assert_eq!(a[[0, 1]], 3);
+        assert_eq!(a[[1, 2]], -2);
+
+        for major in [2, 3] {
+            let f = npy(
+                major,
+                "{'descr': '<f4', 'fortran_order': False, 'shape': ()}",
+                &1.5f32.to_le_bytes(),
+            );
+            let a: ArrayD<f32> = read_npy_from(f.as_slice()).unwrap().into_typed().unwrap();
+            assert_eq!(a.ndim(), 0);
+            assert_eq!(a.first(), Some(&1.5));
+        }
+
+        let f = npy(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 7)}",
+            b"",
+        );
+        let a = read_npy_from(f.as_slice()).unwrap();
+        assert_eq!((a.dtype(), a.shape()), (DType::F64, &[0, 7][..]));
+
+        // Two arrays back to back in one stream.
+        let mut two = npy(1, "{'descr': '|u1', 'fortran_order': False, 'shape': (1,)}", &[7]);
+        two.extend(npy(
+            1,
+            "{'descr': '|u1', 'fortran_order': False, 'shape': (2,)}",
+            &[8, 9],
+        ));
+        let mut r = two.as_slice();
+        assert_eq!(read_npy_from(&mut r).unwrap().len(), 1);
+        assert_eq!(read_npy_from(&mut r).unwrap().len(), 2);
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn bad_files() {
+        let h = "{'descr': '<f8', 'fortran_order': False, 'shape': (10, 20)}";
+        let m = message(read_npy_from(npy(1, h, &[0; 100]).as_slice()));
+        assert!(
+            m.contains("data holds 100 bytes, shape [10, 20] of float64 needs 1600"),
+            "{m}"
+        );
+
+        let h = "{'descr': '|b1', 'fortran_order': False, 'shape': (3,)}";
+        let m = message(read_npy_from(npy(1, h, &[1, 0, 2]).as_slice()));
+        assert!(m.contains("bool element 2 is the byte 0x02"), "{m}");
+
+        // A lying shape is refused without allocating what it claims.
+        let h = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776, 1024)}";
+        let m = message(read_npy_from(npy(1, h, &[0; 64]).as_slice()));
+        assert!(m.contains("data holds 64 bytes"), "{m}");
+        let h = "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296)}";
+        let m = message(read_npy_from(npy(1, h, b"").as_slice()));
+        assert!(m.contains("more elements than this machine can hold"), "{m}");
+        let h = "{'descr': '<u8', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296)}";
+        let m = message(read_npy_from(npy(1, h, b"").as_slice()));
+        assert!(m.contains("more elements"), "{m}");
+        let h = "{'descr': '<f8', 'fortran_order': False, 'shape': (2305843009213693952,)}";
+        let m = message(read_npy_from(npy(1, h, b"").as_slice()));
+        assert!(m.contains("needs more bytes"), "{m}");
+
+        let m = message(read_npy_from(&b"PK\x03\x04\x14\x00\x01\x00"[..]));
+        assert!(
+            m.contains("not an .npy file: it starts with b\"PK\\x03\\x04\\x14\\x00\", not"),
+            "{m}"
+        );
+        let m = message(read_npy_from(&b"\x93NUM"[..]));
+        assert!(m.contains("ends after 4 bytes"), "{m}");
+        let m = message(read_npy_from(&b""[..]));
+        assert!(m.contains("ends after 0 bytes"), "{m}");
+        let m = message(read_npy_from(&b"\x93NUMPY\x04\x00\x10\x00"[..]));
+        assert!(m.contains("version 4.0 is not supported"), "{m}");
+        let m = message(read_npy_from(&b"\x93NUMPY\x02\x00\x10\x00"[..]));
+        assert!(m.contains("inside the header length"), "{m}");
+        let m = message(read_npy_from(&b"\x93NUMPY\x02\x00\xff\xff\xff\xff{}"[..]));
+        assert!(
+            m.contains("is 4294967295 bytes long, but the file ends after 2"),
+            "{m}"
+        );
+        let mut f = npy(
+            3,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': ()}",
+            &[0; 8],
+        );
+        f[20] = 0xff;
+        assert!(message(read_npy_from(f.as_slice())).contains("not UTF-8"));
+        // Latin-1 in version 1.0: a non-ASCII byte is a character, here inside the descr.
+        let mut f = npy(
+            1,
+            "{'descr': '<f8', 'fortran_order': False, 'shape': ()}",
+            &[0; 8],
+        );
+        f[23] = 0xe9;
+        let m = message(read_npy_from(f.as_slice()));
+        assert!(
+            m.contains("dtype '<f\u{e9}' (float of an unsupported size)"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn no_panic_on_any_prefix_or_corrupted_byte() {
+        let a =
+            DynArray::from(ArrayD::from_shape_vec(IxDyn(&[2, 3]).f(), vec![1u16, 2, 3, 4, 5, 6]).unwrap());
+        let mut good = Vec::new();
+        write_npy_to(&mut good, &a).unwrap();
+        for cut in 0..good.len() {
+            assert!(read_npy_from(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        for i in 0..good.len() {
+            for b in [0u8, b' ', b'(', b')', b',', b'\'', b'9', 0x80, 0xff] {
+                let mut f = good.clone();
+                f[i] = b;
+                let _ = read_npy_from(f.as_slice());
+            }
+        }
+    }
+
+    fn round_trip(a: DynArray) -> DynArray {
+        let mut bytes = Vec::new();
+        write_npy_to(&mut bytes, &a).unwrap();
+        let header_len = bytes.len() - a.len() * a.dtype().size();
+        assert_eq!(header_len % ALIGN, 0);
+        assert_eq!(bytes[header_len - 1], b'\n');
+        let back = read_npy_from(bytes.as_slice()).unwrap();
+        assert!(back.bit_eq(&a), "{a:?} != {back:?}");
+        back
+    }
+
+    #[test]
+    fn writes_read_back_in_their_order() {
+        fn order(a: &DynArray) -> Order {
+            crate::with_dyn_array!(a, x => Order::of(x))
+        }
+        for d in DType::ALL {
+            crate::with_dtype!(d, T => {
+                let vals: Vec<T> = (0..24u64).map(|i| <T as Element>::from_bits(i % 2 + (i << 3) * u64::from(d != DType::Bool))).collect();
+                let c = ArrayD::from_shape_vec(IxDyn(&[2, 3, 4]), vals.clone()).unwrap();
+                let f = ArrayD::from_shape_vec(IxDyn(&[2, 3, 4]).f(), vals.clone()).unwrap();
+                assert_eq!(order(&round_trip(DynArray::from(c.clone()))), Order::C);
+                assert_eq!(order(&round_trip(DynArray::from(f.clone()))), Order::F);
+                // Owned arrays whose memory is neither C nor F contiguous.
+                let mut strided = c.clone();
+                strided.slice_collapse(ndarray::s![.., ..;2, 1..]);
+                assert!(!strided.is_standard_layout() && !strided.t().is_standard_layout());
+                let back = round_trip(DynArray::from(strided.clone()));
+                assert_eq!(order(&back), Order::C);
+                let mut inverted = c.clone();
+                inverted.invert_axis(ndarray::Axis(0));
+                round_trip(DynArray::from(inverted));
+                let mut inverted_f = f.clone();
+                inverted_f.invert_axis(ndarray::Axis(2));
+                round_trip(DynArray::from(inverted_f));
+                round_trip(DynArray::from(ArrayD::from_elem(IxDyn(&[]), vals[3])));
+                round_trip(DynArray::from(ArrayD::<T>::from_elem(IxDyn(&[3, 0, 2]), vals[1])));
+            });
+        }
+        let mut bytes = Vec::new();
+        let big = ArrayD::from_elem(IxDyn(&[1; 30_000]), 7i8);
+        write_npy_to(&mut bytes, &DynArray::from(big.clone())).unwrap();
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x02\x00");
+        assert!(read_npy_from(bytes.as_slice())
+            .unwrap()
+            .bit_eq(&DynArray::from(big)));
+    }
+
+    #[test]
+    fn large_arrays_cross_chunk_boundaries() {
+        let n = 3 * CHUNK / 8 + 5;
+        let a = ArrayD::from_shape_vec(
+            IxDyn(&[n]),
+            (0..n)
+                .map(|i| f64::from(u32::try_from(i).unwrap()) * 0.5)
+                .collect(),
+        )
+        .unwrap();
+        round_trip(DynArray::from(a));
+        let b = ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] % 3 == 0);
+        round_trip(DynArray::from(b));
+    }
+}

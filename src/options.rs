@@ -1,0 +1,143 @@
+//! Options for writing arrays: [`WriteOptions`] (with `Default` and consuming `with_*`
+//! methods) and the requested [`Layout`].
+
+use parquet::basic::{Compression, ZstdLevel};
+
+use crate::dynarray::Scalar;
+
+/// The layout a writer is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// Whichever of dense and sparse is estimated smaller on disk.
+    #[default]
+    Auto,
+    /// Every cell, in C order.
+    Dense,
+    /// COO: only the cells that differ from the fill value.
+    Sparse,
+}
+
+impl std::str::FromStr for Layout {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Layout::Auto),
+            "dense" => Ok(Layout::Dense),
+            "sparse" | "coo" => Ok(Layout::Sparse),
+            _ => Err(format!("unknown layout '{s}' (expected auto, dense or sparse)")),
+        }
+    }
+}
+
+/// Rows per Parquet row group unless set: each row group is encoded and compressed on its own.
+pub const DEFAULT_ROW_GROUP_SIZE: usize = 1 << 20;
+
+/// The zstd level unless set.
+pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
+
+/// Cells measured when choosing encodings and the layout (every cell of a smaller array).
+pub const DEFAULT_SAMPLE_CELLS: usize = 1 << 20;
+
+/// How to write an array.
+///
+/// ```
+/// use arrstore::{Layout, Scalar, WriteOptions};
+/// let opts = WriteOptions::default()
+///     .with_layout(Layout::Sparse)
+///     .with_fill(Scalar::Float(f64::NAN))
+///     .with_overwrite(true);
+/// assert_eq!(opts.layout(), Layout::Sparse);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteOptions {
+    layout: Layout,
+    compression: Compression,
+    row_group_size: usize,
+    sample_cells: usize,
+    fill: Option<Scalar>,
+    overwrite: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            layout: Layout::Auto,
+            compression: Compression::ZSTD(
+                ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL).expect("the default level is valid"),
+            ),
+            row_group_size: DEFAULT_ROW_GROUP_SIZE,
+            sample_cells: DEFAULT_SAMPLE_CELLS,
+            fill: None,
+            overwrite: false,
+        }
+    }
+}
+
+impl WriteOptions {
+    /// Chooses the layout (default [`Layout::Auto`]).
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// Chooses the Parquet codec and level (default zstd level 3).
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Rows per row group (default [`DEFAULT_ROW_GROUP_SIZE`]; at least 1).
+    pub fn with_row_group_size(mut self, rows: usize) -> Self {
+        self.row_group_size = rows.max(1);
+        self
+    }
+
+    /// Cells measured when choosing encodings and layout (default [`DEFAULT_SAMPLE_CELLS`]).
+    pub fn with_sample_cells(mut self, cells: usize) -> Self {
+        self.sample_cells = cells.max(1);
+        self
+    }
+
+    /// The value of cells a sparse layout leaves out (default 0, or `false`). It must be exactly
+    /// representable in the array's dtype.
+    pub fn with_fill(mut self, fill: Scalar) -> Self {
+        self.fill = Some(fill);
+        self
+    }
+
+    /// Whether an existing output may be replaced (default `false`).
+    pub fn with_overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// The layout asked for.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The codec.
+    pub fn compression(&self) -> Compression {
+        self.compression
+    }
+
+    /// Rows per row group.
+    pub fn row_group_size(&self) -> usize {
+        self.row_group_size
+    }
+
+    /// Cells measured when choosing.
+    pub fn sample_cells(&self) -> usize {
+        self.sample_cells
+    }
+
+    /// The fill value asked for, if any.
+    pub fn fill(&self) -> Option<Scalar> {
+        self.fill
+    }
+
+    /// Whether an existing output may be replaced.
+    pub fn overwrite(&self) -> bool {
+        self.overwrite
+    }
+}

@@ -1,0 +1,440 @@
+//! Reading arrays back: [`ArrayFile`] opens a file (or any Parquet `ChunkReader`), checks its
+//! self-description, and reads the exact original array, its COO, or its narrowed form.
+//!
+//! ```
+//! use arrstore::{write_array_to, ArrayFile, WriteOptions};
+//! let a = ndarray::arr2(&[[0.0, 1.5], [0.0, -0.0]]);
+//! let mut buf = Vec::new();
+//! write_array_to(&mut buf, &a, &WriteOptions::default()).unwrap();
+//! let file = ArrayFile::new(bytes::Bytes::from(buf)).unwrap();
+//! assert_eq!(file.meta().dtype, arrstore::DType::F64);
+//! let back: ndarray::Array2<f64> = file.read().unwrap();
+//! assert_eq!(back[[1, 1]].to_bits(), (-0.0f64).to_bits());
+//! ```
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, UInt64Type};
+use arrow::record_batch::RecordBatch;
+use ndarray::{ArrayD, Dimension, IxDyn, ShapeBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
+use parquet::file::reader::ChunkReader;
+
+use crate::coo::{Coo, Coords, DynCoo};
+use crate::dtype::{DType, Element};
+use crate::dynarray::{DynArray, Order, Scalar};
+use crate::error::{Error, Result};
+use crate::meta::{ArrayMeta, StoredLayout, METADATA_KEY};
+use crate::narrow::{widen, Narrowing};
+use crate::sizes::SizeReport;
+use crate::with_dtype;
+
+/// Rows decoded per batch.
+const BATCH_ROWS: usize = 1 << 16;
+
+/// An opened arrstore file: its metadata is read and checked; the data is read by one of the
+/// `read*` methods (each consumes the file).
+#[derive(Debug)]
+pub struct ArrayFile<R: ChunkReader + 'static> {
+    reader: R,
+    meta: ArrayMeta,
+    parquet: ArrowReaderMetadata,
+    disk_bytes: u64,
+    path: Option<PathBuf>,
+}
+
+impl ArrayFile<File> {
+    /// Opens the file at `path`. Errors name the file.
+    pub fn open(path: impl AsRef<Path>) -> Result<ArrayFile<File>> {
+        let path = path.as_ref();
+        let mut f = File::open(path)
+            .map_err(Error::from)
+            .and_then(ArrayFile::new)
+            .map_err(|e| e.in_file(path))?;
+        f.path = Some(path.to_path_buf());
+        Ok(f)
+    }
+}
+
+impl<R: ChunkReader + 'static> ArrayFile<R> {
+    /// Reads and checks the footer and the arrstore metadata of `reader`.
+    pub fn new(reader: R) -> Result<ArrayFile<R>> {
+        let parquet = ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new())?;
+        let json = parquet
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == METADATA_KEY))
+            .and_then(|k| k.value.clone())
+            .ok_or(Error::NotArrstore { key: METADATA_KEY })?;
+        let meta = ArrayMeta::from_json(&json)?;
+        let schema = parquet.schema();
+        for c in &meta.columns {
+            let field = schema.field_with_name(&c.name).map_err(|_| {
+                Error::CorruptData(format!(
+                    "the metadata lists column '{}', the file has none",
+                    c.name
+                ))
+            })?;
+            if DType::from_arrow(field.data_type()) != Some(c.stored_type) {
+                return Err(Error::CorruptData(format!(
+                    "column '{}' has type {}, the metadata says {}",
+                    c.name,
+                    field.data_type(),
+                    c.stored_type
+                )));
+            }
+        }
+        let rows = u64::try_from(parquet.metadata().file_metadata().num_rows()).unwrap_or(u64::MAX);
+        let expected = match meta.layout {
+            StoredLayout::Dense => meta.cells()?,
+            StoredLayout::Sparse => meta.nnz,
+        };
+        if rows != expected {
+            return Err(Error::CorruptData(format!(
+                "the table has {rows} rows; a {} array of shape {:?} with nnz {} needs {expected}",
+                meta.layout.name(),
+                meta.shape,
+                meta.nnz
+            )));
+        }
+        let disk_bytes = reader.len();
+        Ok(ArrayFile {
+            reader,
+            meta,
+            parquet,
+            disk_bytes,
+            path: None,
+        })
+    }
+
+    /// The array's self-description.
+    pub fn meta(&self) -> &ArrayMeta {
+        &self.meta
+    }
+
+    /// The Parquet footer.
+    pub fn parquet_metadata(&self) -> &parquet::file::metadata::ParquetMetaData {
+        self.parquet.metadata()
+    }
+
+    /// The size report: in-memory, narrowed, COO and on-disk bytes, per column.
+    pub fn sizes(&self) -> SizeReport {
+        SizeReport::new(&self.meta, self.parquet.metadata(), self.disk_bytes)
+    }
+
+    /// Reads the array with the dtype and rank the caller names.
+    ///
+    /// Errors with [`Error::WrongDtype`] or [`Error::WrongNdim`] when they differ from the file's.
+    pub fn read<T: Element, D: Dimension>(self) -> Result<ndarray::Array<T, D>> {
+        let ndim = self.meta.shape.len();
+        let path = self.path.clone();
+        self.check_dtype::<T>()?;
+        if let Some(expected) = D::NDIM {
+            if expected != ndim {
+                return Err(in_path(
+                    Error::WrongNdim {
+                        expected,
+                        found: ndim,
+                    },
+                    &path,
+                ));
+            }
+        }
+        let a = self.read_typed::<T>()?;
+        a.into_dimensionality::<D>().map_err(|_| {
+            in_path(
+                Error::WrongNdim {
+                    expected: D::NDIM.unwrap_or(0),
+                    found: ndim,
+                },
+                &path,
+            )
+        })
+    }
+
+    /// Reads the array with its original dtype.
+    pub fn read_dyn(self) -> Result<DynArray> {
+        with_dtype!(self.meta.dtype, T => self.read_typed::<T>().map(DynArray::from))
+    }
+
+    /// Reads the array in its stored, narrowed type: an `int64` array of small counts comes
+    /// back as `u16` (a quarter of the memory). [`Narrowed::widen`] gives the original.
+    pub fn read_narrowed(self) -> Result<Narrowed> {
+        let path = self.path.clone();
+        let n = self.meta.value_column().narrowing();
+        let dtype = self.meta.dtype;
+        let fill = self.fill_scalar()?;
+        let array = with_dtype!(n.stored, S => {
+            let raw = Narrowing::identity(S::DTYPE);
+            match self.meta.layout {
+                StoredLayout::Dense => self.read_dense_with::<S>(&raw).map(DynArray::from),
+                StoredLayout::Sparse => {
+                    let fill = narrowed_fill(fill, &n).to_element::<S>().ok_or_else(|| {
+                        in_path(Error::CorruptData(format!(
+                            "the fill value {fill} has no {} form with offset {}; read the original dtype instead",
+                            S::DTYPE, n.offset
+                        )), &path)
+                    })?;
+                    self.read_sparse_with::<S>(&raw, fill).map(|c| DynArray::from(c.to_dense()))
+                }
+            }
+        })?;
+        Ok(Narrowed {
+            array,
+            offset: n.offset,
+            dtype,
+        })
+    }
+
+    /// Reads the array as COO without densifying a sparse file (coordinates stay narrow). A
+    /// dense file is converted, leaving out the cells equal to 0 (or the file's fill).
+    pub fn read_coo<T: Element>(self) -> Result<Coo<T>> {
+        self.check_dtype::<T>()?;
+        let fill = self.fill_scalar()?.to_element::<T>().unwrap_or_default();
+        match self.meta.layout {
+            StoredLayout::Sparse => {
+                let n = self.meta.value_column().narrowing();
+                self.read_sparse_with::<T>(&n, fill)
+            }
+            StoredLayout::Dense => Ok(Coo::from_dense(&self.read_typed::<T>()?, fill)),
+        }
+    }
+
+    /// Reads the array as COO with its original dtype.
+    pub fn read_dyn_coo(self) -> Result<DynCoo> {
+        with_dtype!(self.meta.dtype, T => self.read_coo::<T>().map(DynCoo::from))
+    }
+
+    fn check_dtype<T: Element>(&self) -> Result<()> {
+        if T::DTYPE != self.meta.dtype {
+            return Err(in_path(
+                Error::WrongDtype {
+                    expected: T::DTYPE,
+                    found: self.meta.dtype,
+                },
+                &self.path,
+            ));
+        }
+        Ok(())
+    }
+
+    /// The fill value (0 / `false` when none is recorded).
+    fn fill_scalar(&self) -> Result<Scalar> {
+        let bits = self
+            .meta
+            .fill_bits()
+            .map_err(|e| in_path(e, &self.path))?
+            .unwrap_or(0);
+        with_dtype!(self.meta.dtype, T => {
+            let v = <T as Element>::from_bits(bits);
+            if Element::to_bits(v) != bits {
+                return Err(in_path(Error::CorruptMetadata(format!(
+                    "fill_bits {bits:#018x} do not fit a {}", T::DTYPE
+                )), &self.path));
+            }
+            Ok(Scalar::of(v))
+        })
+    }
+
+    fn read_typed<T: Element>(self) -> Result<ArrayD<T>> {
+        self.check_dtype::<T>()?;
+        let n = self.meta.value_column().narrowing();
+        match self.meta.layout {
+            StoredLayout::Dense => self.read_dense_with::<T>(&n),
+            StoredLayout::Sparse => {
+                let fill = self.fill_scalar()?.to_element::<T>().unwrap_or_default();
+                let order = self.meta.order;
+                let coo = self.read_sparse_with::<T>(&n, fill)?;
+                Ok(with_order(coo.to_dense(), order))
+            }
+        }
+    }
+
+    /// Every record batch of the file.
+    fn batches(
+        self,
+    ) -> Result<(
+        ArrayMeta,
+        Option<PathBuf>,
+        impl Iterator<Item = Result<RecordBatch>>,
+    )> {
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.reader, self.parquet)
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| in_path(e.into(), &self.path))?;
+        Ok((self.meta, self.path, reader.map(|b| b.map_err(Error::from))))
+    }
+
+    fn read_dense_with<T: Element>(self, n: &Narrowing) -> Result<ArrayD<T>> {
+        let (meta, path, batches) = self.batches()?;
+        let go = || -> Result<ArrayD<T>> {
+            let shape = meta.shape_usize()?;
+            let cells = meta.cells()?;
+            let mut values = Vec::with_capacity(usize::try_from(cells).unwrap_or(0));
+            for batch in batches {
+                let batch = batch?;
+                widen(column(&batch, "value")?, n, &mut values)?;
+            }
+            if values.len() as u64 != cells {
+                // usize fits in u64
+                return Err(Error::CorruptData(format!(
+                    "{} values for shape {:?} ({cells} cells)",
+                    values.len(),
+                    meta.shape
+                )));
+            }
+            let a = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::BadShape {
+                shape: meta.shape.clone(),
+                problem: e.to_string(),
+            })?;
+            Ok(with_order(a, meta.order))
+        };
+        go().map_err(|e| in_path(e, &path))
+    }
+
+    fn read_sparse_with<T: Element>(self, n: &Narrowing, fill: T) -> Result<Coo<T>> {
+        let (meta, path, batches) = self.batches()?;
+        let go = || -> Result<Coo<T>> {
+            let shape = meta.shape_usize()?;
+            let index = meta.index_columns();
+            let cap = usize::try_from(meta.nnz).unwrap_or(0);
+            let mut coords: Vec<Coords> = meta.shape.iter().map(|&len| Coords::for_axis(len, cap)).collect();
+            let mut values = Vec::with_capacity(cap);
+            for batch in batches {
+                let batch = batch?;
+                for (axis, c) in index.iter().enumerate() {
+                    let col = arrow::compute::cast(column(&batch, &c.name)?, &DataType::UInt64)?;
+                    let len = meta.shape[axis];
+                    let out = &mut coords[axis];
+                    for &x in col.as_primitive::<UInt64Type>().values() {
+                        if x >= len {
+                            return Err(Error::CoordinateOutOfRange {
+                                entry: out.len() as u64, // usize fits in u64
+                                axis,
+                                index: x,
+                                len,
+                            });
+                        }
+                        out.push(x);
+                    }
+                }
+                widen(column(&batch, "value")?, n, &mut values)?;
+            }
+            if values.len() as u64 != meta.nnz {
+                // usize fits in u64
+                return Err(Error::CorruptData(format!(
+                    "{} entries, the metadata says nnz {}",
+                    values.len(),
+                    meta.nnz
+                )));
+            }
+            let coo = Coo::from_parts(shape, coords, values, fill);
+            coo.check_sorted()?;
+            Ok(coo)
+        };
+        go().map_err(|e| in_path(e, &path))
+    }
+}
+
+/// The column `name` of a batch, or a clear error.
+fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array> {
+    batch
+        .column_by_name(name)
+        .map(|c| c.as_ref())
+        .ok_or_else(|| Error::CorruptData(format!("no column '{name}' in the table")))
+}
+
+fn in_path(e: Error, path: &Option<PathBuf>) -> Error {
+    match path {
+        Some(p) => e.in_file(p),
+        None => e,
+    }
+}
+
+/// `a` (C order) with the memory order `order`.
+fn with_order<T: Element>(a: ArrayD<T>, order: Order) -> ArrayD<T> {
+    match order {
+        Order::C => a,
+        Order::F => {
+            let mut f = ArrayD::from_elem(IxDyn(a.shape()).f(), T::default());
+            f.assign(&a);
+            f
+        }
+    }
+}
+
+/// A fill value as it is stored: less the offset, as an integer where the column is one.
+fn narrowed_fill(fill: Scalar, n: &Narrowing) -> Scalar {
+    match fill {
+        Scalar::Int(i) => Scalar::Int(i - n.offset),
+        Scalar::Float(f) if n.stored.is_integer() => match crate::Element::to_int(f) {
+            Some(i) => Scalar::Int(i - n.offset),
+            None => Scalar::Float(f),
+        },
+        other => other,
+    }
+}
+
+/// An array in its stored (narrowed) type, with what turns it back into the original.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Narrowed {
+    /// The values as stored (less `offset`).
+    pub array: DynArray,
+    /// Added back to each value by [`Narrowed::widen`].
+    pub offset: i128,
+    /// The original dtype.
+    pub dtype: DType,
+}
+
+impl Narrowed {
+    /// The original array (exact).
+    pub fn widen(&self) -> Result<DynArray> {
+        let n = Narrowing {
+            stored: self.array.dtype(),
+            offset: self.offset,
+        };
+        with_dtype!(self.dtype, T => {
+            let mut out: Vec<T> = Vec::with_capacity(self.array.len());
+            let order = self.array.order();
+            crate::with_dyn_array!(&self.array, a => {
+                let flat: Vec<_> = a.iter().copied().collect();
+                let stored = crate::Element::to_arrow(flat);
+                widen(stored.as_ref(), &n, &mut out)?;
+                let a = ArrayD::from_shape_vec(IxDyn(a.shape()), out).expect("same number of cells");
+                Ok(DynArray::from(with_order(a, order)))
+            })
+        })
+    }
+}
+
+/// Reads the array in `path` with the dtype and rank the caller's annotation picks.
+///
+/// ```no_run
+/// let a: ndarray::Array2<f64> = arrstore::read_array("stars.parquet")?;
+/// # Ok::<(), arrstore::Error>(())
+/// ```
+pub fn read_array<T: Element, D: Dimension>(path: impl AsRef<Path>) -> Result<ndarray::Array<T, D>> {
+    ArrayFile::open(path)?.read()
+}
+
+/// Reads the array held in `reader` (a `File`, or `bytes::Bytes` of a whole file).
+pub fn read_array_from<T: Element, D: Dimension, R: ChunkReader + 'static>(
+    reader: R,
+) -> Result<ndarray::Array<T, D>> {
+    ArrayFile::new(reader)?.read()
+}
+
+/// Reads the array in `path` with its original dtype.
+pub fn read_dyn(path: impl AsRef<Path>) -> Result<DynArray> {
+    ArrayFile::open(path)?.read_dyn()
+}
+
+/// Reads the array in `path` as COO, without densifying.
+pub fn read_coo<T: Element>(path: impl AsRef<Path>) -> Result<Coo<T>> {
+    ArrayFile::open(path)?.read_coo()
+}

@@ -1,0 +1,156 @@
+//! Size accounting: the original in-memory bytes, the narrowed and COO in-memory bytes, and the
+//! on-disk bytes in total and per column, read from the Parquet footer (never inferred).
+
+use parquet::file::metadata::ParquetMetaData;
+use serde::Serialize;
+
+use crate::dtype::DType;
+use crate::dynarray::Order;
+use crate::meta::{ArrayMeta, Estimates, Role, StoredLayout};
+
+/// Bytes of `n` elements of `dtype` (NumPy's `nbytes`).
+pub fn nbytes(n: usize, dtype: DType) -> u64 {
+    // usize fits in u64 on every supported target; the product saturates rather than wraps.
+    (n as u64).saturating_mul(dtype.size() as u64)
+}
+
+/// The sizes of one stored array.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SizeReport {
+    /// `dense` or `sparse`.
+    pub layout: StoredLayout,
+    /// The original dtype.
+    pub dtype: DType,
+    /// The original shape.
+    pub shape: Vec<u64>,
+    /// The original memory order.
+    pub order: Order,
+    /// Cells that differ from the fill value (0 unless another fill was given).
+    pub nnz: u64,
+    /// The fill value of a sparse array.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fill: Option<String>,
+    /// The original array in memory: cells × itemsize (NumPy's `nbytes`).
+    pub memory_bytes: u64,
+    /// The stored form in memory, at the narrowed types: every cell (dense), or the
+    /// coordinates and values of the entries (sparse).
+    pub narrowed_bytes: u64,
+    /// A COO of the nonzero cells in memory, with narrow coordinates and original-dtype values
+    /// (what [`ArrayFile::read_coo`](crate::ArrayFile::read_coo) returns).
+    pub coo_bytes: u64,
+    /// The same COO with `int64` coordinates (as pydata `sparse.COO` holds it).
+    pub coo_int64_bytes: u64,
+    /// The whole file on disk.
+    pub disk_bytes: u64,
+    /// Each stored column.
+    pub columns: Vec<ColumnSize>,
+    /// The dense and sparse estimates, when the layout was chosen automatically.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimates: Option<Estimates>,
+}
+
+/// The sizes and encodings of one stored column, summed over row groups.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ColumnSize {
+    /// The column name.
+    pub name: String,
+    /// Index or value.
+    pub role: Role,
+    /// The stored (narrowed) element type.
+    pub stored_type: DType,
+    /// The offset added back on read.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub offset: i128,
+    /// The Parquet physical type (`INT32`, `INT64`, `BOOLEAN`, `FLOAT`, `DOUBLE`).
+    pub physical_type: String,
+    /// The Parquet encodings of its pages (from the footer).
+    pub encodings: Vec<String>,
+    /// Whether it has a dictionary page.
+    pub dictionary_page: bool,
+    /// Bytes on disk (after compression).
+    pub compressed_bytes: u64,
+    /// Bytes before compression (after encoding).
+    pub uncompressed_bytes: u64,
+    /// The encoding arrstore chose (as recorded in the metadata).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chosen_encoding: Option<String>,
+}
+
+fn is_zero(v: &i128) -> bool {
+    *v == 0
+}
+
+impl SizeReport {
+    /// The report for a file whose metadata and footer are given, `disk_bytes` long.
+    pub fn new(meta: &ArrayMeta, parquet: &ParquetMetaData, disk_bytes: u64) -> SizeReport {
+        let cells = meta.cells().unwrap_or(u64::MAX);
+        let itemsize = meta.dtype.size() as u64; // at most 8
+        let coord_bytes: u64 = meta
+            .shape
+            .iter()
+            .map(|&len| crate::coo::Coords::dtype_for(len).size() as u64) // at most 8
+            .sum();
+        let value_stored = meta.value_column().stored_type.size() as u64; // at most 8
+        let narrowed_bytes = match meta.layout {
+            StoredLayout::Dense => cells.saturating_mul(value_stored),
+            StoredLayout::Sparse => meta.nnz.saturating_mul(coord_bytes + value_stored),
+        };
+        let ndim = meta.shape.len() as u64; // small
+        let schema = parquet.file_metadata().schema_descr();
+        let columns = meta
+            .columns
+            .iter()
+            .map(|c| {
+                let mut size = ColumnSize {
+                    name: c.name.clone(),
+                    role: c.role,
+                    stored_type: c.stored_type,
+                    offset: c.offset,
+                    physical_type: String::new(),
+                    encodings: Vec::new(),
+                    dictionary_page: false,
+                    compressed_bytes: 0,
+                    uncompressed_bytes: 0,
+                    chosen_encoding: c.encoding.clone(),
+                };
+                let Some(i) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == c.name) else {
+                    return size;
+                };
+                size.physical_type = schema.column(i).physical_type().to_string();
+                for rg in parquet.row_groups() {
+                    let col = rg.column(i);
+                    size.compressed_bytes += u64::try_from(col.compressed_size()).unwrap_or(0);
+                    size.uncompressed_bytes += u64::try_from(col.uncompressed_size()).unwrap_or(0);
+                    size.dictionary_page |= col.dictionary_page_offset().is_some();
+                    for e in col.encodings() {
+                        let name = e.to_string();
+                        if !size.encodings.contains(&name) {
+                            size.encodings.push(name);
+                        }
+                    }
+                }
+                size
+            })
+            .collect();
+        SizeReport {
+            layout: meta.layout,
+            dtype: meta.dtype,
+            shape: meta.shape.clone(),
+            order: meta.order,
+            nnz: meta.nnz,
+            fill: meta.fill.clone(),
+            memory_bytes: cells.saturating_mul(itemsize),
+            narrowed_bytes,
+            coo_bytes: meta.nnz.saturating_mul(coord_bytes + itemsize),
+            coo_int64_bytes: meta.nnz.saturating_mul(8 * ndim + itemsize),
+            disk_bytes,
+            columns,
+            estimates: meta.estimates,
+        }
+    }
+
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("SizeReport always serializes")
+    }
+}

@@ -1,0 +1,453 @@
+//! Writing arrays: scan, choose the layout and each column's encoding by measuring, narrow,
+//! and write the Parquet table with its self-description.
+//!
+//! Each operation is a core over `io::Write` (`*_to`) and a one-line path wrapper that writes
+//! atomically and never replaces an existing file unless asked.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use ndarray::{ArrayBase, ArrayViewD, Data, Dimension};
+use parquet::arrow::ArrowWriter;
+use parquet::file::metadata::KeyValue;
+
+use crate::coo::{Coo, Coords};
+use crate::dense::for_each_chunk;
+use crate::dtype::Element;
+use crate::dynarray::{DynArray, Order, Scalar};
+use crate::encode::{self, ColumnEncoding, EncodingChoice};
+use crate::error::{Error, Result};
+use crate::meta::{ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, FORMAT_VERSION};
+use crate::narrow::{narrow, Narrowing, Scan};
+use crate::options::{Layout, WriteOptions};
+use crate::with_dyn_array;
+
+/// What a write produced: the file's self-description and its size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteSummary {
+    /// The metadata written to the file.
+    pub meta: ArrayMeta,
+    /// Bytes written (the whole Parquet file).
+    pub file_bytes: u64,
+}
+
+/// Writes `array` as an arrstore Parquet file to `writer`.
+///
+/// Any memory layout works (C, Fortran, strided views); the values are stored in C order and
+/// the original order is recorded.
+///
+/// ```
+/// use arrstore::{write_array_to, WriteOptions};
+/// let a = ndarray::Array2::<u64>::ones((64, 64));
+/// let mut buf = Vec::new();
+/// let s = write_array_to(&mut buf, &a, &WriteOptions::default()).unwrap();
+/// assert_eq!(s.meta.columns[0].stored_type, arrstore::DType::U8);
+/// assert!(buf.len() < 4096);
+/// ```
+pub fn write_array_to<W, T, S, D>(
+    writer: W,
+    array: &ArrayBase<S, D>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary>
+where
+    W: Write + Send,
+    T: Element,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let order = Order::of(array);
+    write_view(writer, array.view().into_dyn(), order, opts)
+}
+
+/// Writes `array` to the file `path` (atomically; see [`WriteOptions::with_overwrite`]).
+pub fn write_array<T, S, D>(
+    path: impl AsRef<Path>,
+    array: &ArrayBase<S, D>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary>
+where
+    T: Element,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    crate::fsio::write_atomic(path.as_ref(), opts.overwrite(), |w| {
+        write_array_to(w, array, opts)
+    })
+}
+
+/// Writes an array of any dtype to `writer`.
+pub fn write_dyn_to<W: Write + Send>(
+    writer: W,
+    array: &DynArray,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    with_dyn_array!(array, a => write_array_to(writer, a, opts))
+}
+
+/// Writes an array of any dtype to the file `path` (atomically).
+pub fn write_dyn(path: impl AsRef<Path>, array: &DynArray, opts: &WriteOptions) -> Result<WriteSummary> {
+    crate::fsio::write_atomic(path.as_ref(), opts.overwrite(), |w| write_dyn_to(w, array, opts))
+}
+
+/// Writes a COO array to `writer` in the sparse layout (the options' layout and fill are not
+/// used: the COO has its own fill).
+pub fn write_coo_to<W: Write + Send, T: Element>(
+    writer: W,
+    coo: &Coo<T>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    write_sparse(writer, coo, Order::C, None, opts)
+}
+
+/// Writes a COO array to the file `path` (atomically).
+pub fn write_coo<T: Element>(
+    path: impl AsRef<Path>,
+    coo: &Coo<T>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    crate::fsio::write_atomic(path.as_ref(), opts.overwrite(), |w| write_coo_to(w, coo, opts))
+}
+
+/// The fill value of `opts` as a `T` (0 or `false` by default).
+fn fill_for<T: Element>(opts: &WriteOptions) -> Result<T> {
+    match opts.fill() {
+        None => Ok(T::from_bits(0)),
+        Some(s) => s.to_element::<T>().ok_or_else(|| Error::BadFill {
+            fill: s.to_string(),
+            dtype: T::DTYPE,
+        }),
+    }
+}
+
+/// Cells per chunk when scanning a dense array.
+const SCAN_CHUNK: usize = 1 << 16;
+
+fn write_view<W: Write + Send, T: Element>(
+    writer: W,
+    view: ArrayViewD<'_, T>,
+    order: Order,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    let fill: T = fill_for(opts)?;
+    let fill_bits = fill.to_bits();
+    let cells = view.len();
+    let ranges = encode::sample_ranges(cells, opts.sample_cells());
+
+    // One pass: narrowing of all cells and of the non-fill cells, nnz, and the sample.
+    let mut dense_scan = Scan::new(T::DTYPE);
+    let mut sparse_scan = Scan::new(T::DTYPE);
+    let mut nnz = 0usize;
+    let mut sample: Vec<T> = Vec::new();
+    let mut nonfill: Vec<T> = Vec::new();
+    for_each_chunk(&view, SCAN_CHUNK, |start, c| {
+        dense_scan.push(c);
+        nonfill.clear();
+        nonfill.extend(c.iter().filter(|v| v.to_bits() != fill_bits));
+        nnz += nonfill.len();
+        sparse_scan.push(&nonfill);
+        for r in &ranges {
+            let (lo, hi) = (r.start.max(start), r.end.min(start + c.len()));
+            if lo < hi {
+                sample.extend_from_slice(&c[lo - start..hi - start]);
+            }
+        }
+        Ok::<(), Error>(())
+    })?;
+    let dense_n = dense_scan.narrowing();
+    let compression = opts.compression();
+    let rg = opts.row_group_size();
+
+    let dense_plan = |sample: &[T]| -> Result<(EncodingChoice, u64)> {
+        let col = narrow(sample, &dense_n);
+        let choice = encode::choose(&col, dense_n.stored, compression, rg)?;
+        Ok((choice.clone(), scale(choice.best_bytes(), cells, sample.len())))
+    };
+
+    let (layout, estimates, dense_choice) = match opts.layout() {
+        Layout::Dense => (StoredLayout::Dense, None, Some(dense_plan(&sample)?.0)),
+        Layout::Sparse => (StoredLayout::Sparse, None, None),
+        Layout::Auto => {
+            let (choice, dense_bytes) = dense_plan(&sample)?;
+            let sparse_bytes = estimate_sparse(
+                view.shape(),
+                &ranges,
+                &sample,
+                fill_bits,
+                nnz,
+                &sparse_scan.narrowing(),
+                opts,
+            )?;
+            let estimates = Estimates {
+                dense_bytes,
+                sparse_bytes,
+                sampled_cells: sample.len() as u64, // usize fits in u64
+            };
+            if sparse_bytes < dense_bytes {
+                (StoredLayout::Sparse, Some(estimates), None)
+            } else {
+                (StoredLayout::Dense, Some(estimates), Some(choice))
+            }
+        }
+    };
+    drop(sample);
+
+    match (layout, dense_choice) {
+        (StoredLayout::Dense, Some(choice)) => {
+            let enc = choice.best;
+            let column = ColumnMeta {
+                name: "value".into(),
+                role: Role::Value,
+                axis: None,
+                stored_type: dense_n.stored,
+                offset: dense_n.offset,
+                encoding: Some(enc.name().into()),
+            };
+            let mut meta = ArrayMeta {
+                format_version: FORMAT_VERSION.into(),
+                dtype: T::DTYPE,
+                shape: view.shape().iter().map(|&d| d as u64).collect(), // usize fits in u64
+                order,
+                layout: StoredLayout::Dense,
+                fill: None,
+                fill_bits: None,
+                nnz: nnz as u64, // usize fits in u64
+                columns: vec![column],
+                estimates,
+                writer: Some(writer_name()),
+            };
+            if opts.fill().is_some() {
+                meta.fill = Some(Scalar::of(fill).to_string());
+                meta.fill_bits = Some(format!("{fill_bits:#018x}"));
+            }
+            let mut table = TableWriter::new(
+                writer,
+                vec![(meta.columns[0].clone(), dense_n.stored.arrow_type(), enc)],
+                opts,
+            )?;
+            for_each_chunk(&view, rg, |_, c| table.write(vec![narrow(c, &dense_n)]))?;
+            table.finish(meta)
+        }
+        _ => {
+            let coo = Coo::from_dense(&view, fill);
+            write_sparse(writer, &coo, order, estimates, opts)
+        }
+    }
+}
+
+/// `bytes * total / part`, rounded up; `bytes` when `part` is 0.
+fn scale(bytes: u64, total: usize, part: usize) -> u64 {
+    if part == 0 {
+        return bytes;
+    }
+    let v = (u128::from(bytes) * total as u128).div_ceil(part as u128); // usize fits in u128
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+/// The estimated bytes of the COO table, measured on the COO of the sampled cells.
+fn estimate_sparse<T: Element>(
+    shape: &[usize],
+    ranges: &[std::ops::Range<usize>],
+    sample: &[T],
+    fill_bits: u64,
+    nnz: usize,
+    value_n: &Narrowing,
+    opts: &WriteOptions,
+) -> Result<u64> {
+    let mut coords: Vec<Coords> = shape.iter().map(|&l| Coords::for_axis(l as u64, 0)).collect(); // usize fits in u64
+    let mut values = Vec::new();
+    let flat_positions = ranges.iter().flat_map(|r| r.clone());
+    for (flat, v) in flat_positions.zip(sample) {
+        if v.to_bits() != fill_bits {
+            values.push(*v);
+            let mut rem = flat;
+            let mut idx = vec![0u64; shape.len()];
+            for axis in (0..shape.len()).rev() {
+                idx[axis] = (rem % shape[axis]) as u64; // < axis length, fits
+                rem /= shape[axis];
+            }
+            for (c, i) in coords.iter_mut().zip(idx) {
+                c.push(i);
+            }
+        }
+    }
+    if values.is_empty() {
+        // No entry in the sample: count the raw widths of the entries there are.
+        let per_entry: u64 =
+            coords.iter().map(|c| c.dtype().size() as u64).sum::<u64>() + value_n.stored.size() as u64; // small
+        return Ok(per_entry * nnz as u64); // usize fits in u64
+    }
+    let mut bytes = 0;
+    for c in &coords {
+        bytes += encode::choose(
+            &c.to_arrow(),
+            c.dtype(),
+            opts.compression(),
+            opts.row_group_size(),
+        )?
+        .best_bytes();
+    }
+    let v = narrow(&values, value_n);
+    bytes += encode::choose(&v, value_n.stored, opts.compression(), opts.row_group_size())?.best_bytes();
+    Ok(scale(bytes, nnz, values.len()))
+}
+
+/// The names of the index columns of an array with `ndim` axes.
+pub fn index_names(ndim: usize) -> Vec<String> {
+    if ndim == 2 {
+        vec!["row".into(), "col".into()]
+    } else {
+        (0..ndim).map(|i| format!("dim_{i}")).collect()
+    }
+}
+
+fn write_sparse<W: Write + Send, T: Element>(
+    writer: W,
+    coo: &Coo<T>,
+    order: Order,
+    estimates: Option<Estimates>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    let n = Scan::of(coo.values()).narrowing();
+    let ranges = encode::sample_ranges(coo.nnz(), opts.sample_cells());
+    let (compression, rg) = (opts.compression(), opts.row_group_size());
+    let mut columns = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    for (axis, name) in index_names(coo.shape().len()).into_iter().enumerate() {
+        let c = coo.coords(axis);
+        let arr = c.to_arrow();
+        let choice = encode::choose(&encode::take_ranges(&arr, &ranges)?, c.dtype(), compression, rg)?;
+        let meta = ColumnMeta {
+            name,
+            role: Role::Index,
+            axis: Some(axis),
+            stored_type: c.dtype(),
+            offset: 0,
+            encoding: Some(choice.best.name().into()),
+        };
+        columns.push((meta, arr.data_type().clone(), choice.best));
+        arrays.push(arr);
+    }
+    let mut values = narrow(coo.values(), &n);
+    let choice = encode::choose(&encode::take_ranges(&values, &ranges)?, n.stored, compression, rg)?;
+    if choice.best == ColumnEncoding::Dictionary {
+        // Few distinct values: readers get an Arrow dictionary column too.
+        if let Some(d) = encode::to_dictionary(&values) {
+            values = d;
+        }
+    }
+    columns.push((
+        ColumnMeta {
+            name: "value".into(),
+            role: Role::Value,
+            axis: None,
+            stored_type: n.stored,
+            offset: n.offset,
+            encoding: Some(choice.best.name().into()),
+        },
+        values.data_type().clone(),
+        choice.best,
+    ));
+    arrays.push(values);
+    let fill = coo.fill();
+    let meta = ArrayMeta {
+        format_version: FORMAT_VERSION.into(),
+        dtype: T::DTYPE,
+        shape: coo.shape().iter().map(|&d| d as u64).collect(), // usize fits in u64
+        order,
+        layout: StoredLayout::Sparse,
+        fill: Some(Scalar::of(fill).to_string()),
+        fill_bits: Some(format!("{:#018x}", fill.to_bits())),
+        nnz: coo.nnz() as u64, // usize fits in u64
+        columns: columns.iter().map(|c| c.0.clone()).collect(),
+        estimates,
+        writer: Some(writer_name()),
+    };
+    let mut table = TableWriter::new(writer, columns, opts)?;
+    table.write(arrays)?;
+    table.finish(meta)
+}
+
+fn writer_name() -> String {
+    format!("arrstore {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// An Arrow-to-Parquet writer with arrstore's per-column encodings.
+struct TableWriter<W: Write + Send> {
+    inner: ArrowWriter<W>,
+    schema: SchemaRef,
+}
+
+impl<W: Write + Send> TableWriter<W> {
+    fn new(
+        writer: W,
+        columns: Vec<(ColumnMeta, DataType, ColumnEncoding)>,
+        opts: &WriteOptions,
+    ) -> Result<Self> {
+        let mut props = encode::base_properties(opts.compression(), opts.row_group_size());
+        let mut fields = Vec::new();
+        for (meta, data_type, enc) in columns {
+            props = enc.configure(props, &meta.name);
+            fields.push(Field::new(meta.name, data_type, false));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let inner = ArrowWriter::try_new(writer, schema.clone(), Some(props.build()))?;
+        Ok(TableWriter { inner, schema })
+    }
+
+    fn write(&mut self, columns: Vec<ArrayRef>) -> Result<()> {
+        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
+        self.inner.write(&batch)?;
+        Ok(())
+    }
+
+    fn finish(mut self, meta: ArrayMeta) -> Result<WriteSummary> {
+        self.inner.append_key_value_metadata(KeyValue::new(
+            crate::meta::METADATA_KEY.to_string(),
+            meta.to_json(),
+        ));
+        self.inner.finish()?;
+        Ok(WriteSummary {
+            meta,
+            file_bytes: self.inner.bytes_written() as u64, // usize fits in u64
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_rounds_up_and_survives_zero() {
+        assert_eq!(scale(10, 100, 30), 34);
+        assert_eq!(scale(10, 100, 0), 10);
+        assert_eq!(scale(u64::MAX, usize::MAX, 1), u64::MAX);
+    }
+
+    #[test]
+    fn bad_fill_is_an_error() {
+        let a = ndarray::arr1(&[1u8, 2]);
+        let e = write_array_to(
+            Vec::new(),
+            &a,
+            &WriteOptions::default().with_fill(Scalar::Float(0.5)),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("fill value 0.5 is not exactly representable as uint8"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn index_column_names() {
+        assert_eq!(index_names(2), ["row", "col"]);
+        assert_eq!(index_names(3), ["dim_0", "dim_1", "dim_2"]);
+        assert!(index_names(0).is_empty());
+    }
+}
