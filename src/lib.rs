@@ -1,4 +1,53 @@
-//! placeholder docs
+//! arrstore stores n-dimensional numeric arrays small and without losing a bit, as plain
+//! Parquet files that any Parquet reader opens.
+//!
+//! - **Dense arrays** become one `value` column in C order, narrowed to the smallest type that
+//!   holds every value exactly (int64 counts in 0..60000 become `uint16`; whole-number floats an
+//!   integer type; `float64` that survive `float32` become `float32`; a common offset is
+//!   subtracted where that is narrower), each column encoded with whichever Parquet encoding
+//!   measures smallest.
+//! - **Sparse arrays** become a COO table (`row`, `col`, `value` for 2-D; `dim_0..` otherwise),
+//!   sorted, with coordinates at the width the shape needs and values dictionary-encoded where
+//!   that is smaller. `Layout::Auto` stores whichever layout is estimated smaller.
+//! - **Reads are exact**: same dtype, shape, memory order and bits (NaN payloads, -0.0), or, on
+//!   request, the narrowed form or the COO without densifying.
+//! - **Sizes are reported** side by side: original, narrowed and COO in memory, on disk per column.
+//!
+//! # Entry points
+//! - Write: [`write_array`] / [`write_array_to`] (any `ndarray` array or view),
+//!   [`write_dyn`] / [`write_dyn_to`] ([`DynArray`]), [`write_coo`] / [`write_coo_to`] ([`Coo`]);
+//!   options in [`WriteOptions`].
+//! - Read: [`read_array`] / [`read_array_from`] (the caller's type annotation picks dtype and
+//!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
+//!   ([`ArrayFile::read_narrowed`]) and the size report ([`ArrayFile::sizes`]).
+//! - `.npy` files: [`npy::read_npy`] / [`npy::write_npy`].
+//! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
+//!   self-description), [`sizes`], [`coo`].
+//!
+//! ```
+//! use arrstore::{read_array_from, write_array_to, WriteOptions};
+//! let counts = ndarray::Array2::<i64>::from_shape_fn((256, 256), |(i, j)| ((i * 31 + j * 17) % 60001) as i64);
+//! let mut file = Vec::new();
+//! let summary = write_array_to(&mut file, &counts, &WriteOptions::default())?;
+//! assert_eq!(summary.meta.value_column().stored_type, arrstore::DType::U16);
+//! let back: ndarray::Array2<i64> = read_array_from(bytes::Bytes::from(file))?;
+//! assert_eq!(back, counts);
+//! # Ok::<(), arrstore::Error>(())
+//! ```
+//!
+//! # Errors and panics
+//! Anything read from a file or typed by a user returns a [`Result`] whose [`Error`] names the
+//! file and the problem. A caller's contract violation in the in-memory API (for example
+//! [`Coo::new`] with unsorted coordinates) panics with a message and has a checked `try_` twin.
+//!
+//! # Limitations
+//! - Element types: bool, int8..int64, uint8..uint64, float32, float64 (no complex, float16,
+//!   strings or objects).
+//! - A sparse array is built in memory as COO before it is written; a dense array is scanned
+//!   twice (once to decide, once to write) and not memory-mapped yet.
+//! - Narrowing happens only at the storage boundary; arrays in memory keep their dtype unless
+//!   the narrowed read is asked for.
+
 pub mod coo;
 mod dense;
 pub mod dtype;

@@ -1,0 +1,53 @@
+//! Writes the small example files of `FORMAT.md` into `data/` (deterministic; rerun to refresh).
+//!
+//! Run: `cargo run --example format_examples`
+
+use arrstore::{Layout, Scalar, WriteOptions};
+use ndarray::{Array2, Array3};
+
+fn main() -> arrstore::Result<()> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    std::fs::create_dir_all(&dir)?;
+    let opts = WriteOptions::default().with_overwrite(true);
+
+    // Dense, int64 values 10^12 + (0..200): stored as uint8 with an offset of 10^12.
+    let offset = Array2::<i64>::from_shape_fn((20, 10), |(i, j)| 1_000_000_000_000 + (i * 10 + j) as i64);
+    arrstore::write_array(
+        dir.join("example-dense-offset.parquet"),
+        &offset,
+        &opts.clone().with_layout(Layout::Dense),
+    )?;
+
+    // Sparse 2-D float64, 64x64, about 10% of cells from a few distinct values.
+    let stars = Array2::<f64>::from_shape_fn((64, 64), |(i, j)| {
+        let h = (i * 64 + j).wrapping_mul(2_654_435_761) % 1000;
+        if h < 100 {
+            [0.25, 0.5, 0.75, 1.0][h % 4]
+        } else {
+            0.0
+        }
+    });
+    arrstore::write_array(
+        dir.join("example-sparse-2d.parquet"),
+        &stars,
+        &opts.clone().with_layout(Layout::Sparse),
+    )?;
+
+    // Sparse 3-D float32 with NaN as the fill value.
+    let cube = Array3::<f32>::from_shape_fn((4, 5, 6), |(i, j, k)| {
+        if (i + j + k) % 7 == 0 {
+            (i * 100 + j * 10 + k) as f32 / 8.0
+        } else {
+            f32::NAN
+        }
+    });
+    arrstore::write_array(
+        dir.join("example-sparse-3d-nan-fill.parquet"),
+        &cube,
+        &opts
+            .with_layout(Layout::Sparse)
+            .with_fill(Scalar::Float(f64::NAN)),
+    )?;
+    println!("wrote the FORMAT.md examples into {}", dir.display());
+    Ok(())
+}
