@@ -280,9 +280,33 @@ impl<T: Element> Coo<T> {
     }
 
     /// The dense array (allocates every cell).
+    ///
+    /// # Panics
+    /// When the dense array cannot be allocated; [`Coo::try_to_dense`] returns an error instead.
     pub fn to_dense(&self) -> ArrayD<T> {
-        let mut out = ArrayD::from_elem(IxDyn(&self.shape), self.fill);
-        let flat = out.as_slice_mut().expect("a new array is contiguous");
+        self.try_to_dense()
+            .unwrap_or_else(|e| panic!("Coo::to_dense: {e}"))
+    }
+
+    /// The dense array, or an error when its cells cannot be allocated.
+    pub fn try_to_dense(&self) -> Result<ArrayD<T>> {
+        let too_big = |problem: String| Error::BadShape {
+            shape: self.shape.iter().map(|&d| d as u64).collect(), // usize fits in u64
+            problem,
+        };
+        let cells = self
+            .shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .filter(|c| {
+                c.checked_mul(std::mem::size_of::<T>())
+                    .is_some_and(|b| isize::try_from(b).is_ok())
+            })
+            .ok_or_else(|| too_big("the dense array is larger than this machine can address".into()))?;
+        let mut flat = Vec::new();
+        flat.try_reserve_exact(cells)
+            .map_err(|e| too_big(format!("cannot allocate the dense array: {e}")))?;
+        flat.resize(cells, self.fill);
         for (e, v) in self.values.iter().enumerate() {
             let mut f = 0usize;
             for (c, &len) in self.coords.iter().zip(&self.shape) {
@@ -291,7 +315,7 @@ impl<T: Element> Coo<T> {
             }
             flat[f] = *v;
         }
-        out
+        Ok(ArrayD::from_shape_vec(IxDyn(&self.shape), flat).expect("cells match the shape"))
     }
 }
 

@@ -172,11 +172,11 @@ pub fn sample_ranges(len: usize, budget: usize) -> Vec<Range<usize>> {
     if len <= budget {
         return vec![0..len];
     }
-    let run = (budget / RUNS).max(1);
-    let stride = len / RUNS;
-    (0..RUNS)
-        .map(|i| i * stride..(i * stride + run).min(len))
-        .collect()
+    // len > budget >= runs * run, so the stride is at least a run: the runs never overlap.
+    let runs = RUNS.min(budget).max(1);
+    let run = budget / runs;
+    let stride = len / runs;
+    (0..runs).map(|i| i * stride..i * stride + run).collect()
 }
 
 /// The rows `ranges` of `column`, concatenated.
@@ -228,6 +228,16 @@ mod tests {
     #[test]
     fn samples_are_bounded_and_in_range() {
         assert_eq!(sample_ranges(10, 100), vec![0..10]);
+        for (len, budget) in [(10, 1), (15, 4), (3, 2), (17, 16), (1_000_000, 7)] {
+            let r = sample_ranges(len, budget);
+            let cells: usize = r.iter().map(|r| r.len()).sum();
+            assert!(cells <= budget && cells > 0, "{len} {budget}: {r:?}");
+            assert!(
+                r.windows(2).all(|w| w[0].end <= w[1].start),
+                "{len} {budget}: {r:?}"
+            );
+            assert!(r.last().unwrap().end <= len);
+        }
         let r = sample_ranges(1_000_000, 1600);
         assert_eq!(r.len(), 16);
         assert!(r.iter().all(|r| r.end <= 1_000_000 && r.len() == 100));

@@ -17,26 +17,28 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// An error that happened while working on a file, with the file's path.
-    #[error("{}: {source}", path.display())]
+    ///
+    /// The message holds the inner error's; `source()` does not repeat it, so that printing a
+    /// cause chain shows each message once.
+    #[error("{}: {error}", path.display())]
     File {
         /// The file.
         path: PathBuf,
         /// What went wrong.
-        #[source]
-        source: Box<Error>,
+        error: Box<Error>,
     },
 
-    /// An operating-system error.
+    /// An operating-system error (its message is this error's message).
     #[error("{0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
 
     /// The Parquet reader or writer failed (a truncated or corrupt file, most often).
     #[error("Parquet: {0}")]
-    Parquet(#[from] parquet::errors::ParquetError),
+    Parquet(parquet::errors::ParquetError),
 
     /// Arrow failed while building or converting columns.
     #[error("Arrow: {0}")]
-    Arrow(#[from] arrow::error::ArrowError),
+    Arrow(arrow::error::ArrowError),
 
     /// The output exists and overwriting was not asked for.
     #[error("output already exists (pass --force / `with_overwrite(true)` to replace it)")]
@@ -131,6 +133,24 @@ pub enum Error {
     UnsupportedDtype(String),
 }
 
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<parquet::errors::ParquetError> for Error {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        Error::Parquet(e)
+    }
+}
+
+impl From<arrow::error::ArrowError> for Error {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        Error::Arrow(e)
+    }
+}
+
 impl Error {
     /// This error, marked as having happened on `path` (once: an error already naming a file
     /// keeps that name).
@@ -139,7 +159,7 @@ impl Error {
             e @ Error::File { .. } => e,
             e => Error::File {
                 path: path.to_path_buf(),
-                source: Box::new(e),
+                error: Box::new(e),
             },
         }
     }
@@ -147,7 +167,7 @@ impl Error {
     /// The innermost error, looking through [`Error::File`].
     pub fn kind(&self) -> &Error {
         match self {
-            Error::File { source, .. } => source.kind(),
+            Error::File { error, .. } => error.kind(),
             e => e,
         }
     }

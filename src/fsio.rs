@@ -24,10 +24,16 @@ pub fn write_atomic<T>(
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".arrstore-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".arrstore-").suffix(".tmp");
+        #[cfg(unix)]
+        {
+            // The mode an ordinary new file gets (0o666 less the umask), not the private 0o600
+            // of temporary files: the rename keeps it.
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(dir)?;
         let (file, tmp_path) = tmp.into_parts();
         let mut w = BufWriter::with_capacity(1 << 20, file);
         let out = write(&mut w)?;

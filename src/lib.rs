@@ -48,6 +48,8 @@
 //! - Narrowing happens only at the storage boundary; arrays in memory keep their dtype unless
 //!   the narrowed read is asked for.
 
+#![warn(missing_docs)]
+
 pub mod coo;
 mod dense;
 pub mod dtype;

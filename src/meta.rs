@@ -209,6 +209,23 @@ impl ArrayMeta {
             })
     }
 
+    /// Checks that the dense array (`cells × itemsize` bytes) can be allocated at all, before
+    /// a read tries to.
+    pub fn check_dense_fits(&self) -> Result<usize> {
+        let cells = self.cells()?;
+        let bytes = cells.checked_mul(self.dtype.size() as u64); // itemsize is at most 8
+        match bytes.and_then(|b| isize::try_from(b).ok()) {
+            Some(_) => Ok(usize::try_from(cells).expect("fewer cells than bytes, which fit isize")),
+            None => Err(Error::BadShape {
+                shape: self.shape.clone(),
+                problem: format!(
+                    "the dense array needs {cells} cells of {} bytes, more than this machine can address",
+                    self.dtype.size()
+                ),
+            }),
+        }
+    }
+
     /// The value column's description.
     pub fn value_column(&self) -> &ColumnMeta {
         self.columns
@@ -272,7 +289,8 @@ impl ArrayMeta {
                             c.name, c.axis
                         ));
                     }
-                    if !(c.stored_type.is_integer() && c.offset == 0) {
+                    let unsigned = matches!(c.stored_type, DType::U8 | DType::U16 | DType::U32 | DType::U64);
+                    if !(unsigned && c.offset == 0) {
                         return bad(format!(
                             "index column '{}' is stored as {}",
                             c.name, c.stored_type
@@ -283,10 +301,10 @@ impl ArrayMeta {
                     return bad("a sparse array needs fill_bits".into());
                 }
                 self.fill_bits()?;
-                if self.nnz > self.cells()? {
-                    return bad(format!("nnz {} exceeds the {} cells", self.nnz, self.cells()?));
-                }
             }
+        }
+        if self.nnz > self.cells()? {
+            return bad(format!("nnz {} exceeds the {} cells", self.nnz, self.cells()?));
         }
         Ok(())
     }

@@ -36,6 +36,9 @@ use crate::with_dtype;
 /// Rows decoded per batch.
 const BATCH_ROWS: usize = 1 << 16;
 
+/// The most entries a sparse read reserves from the footer's count before seeing the data.
+const MAX_PREALLOCATION: usize = 1 << 24;
+
 /// An opened arrstore file: its metadata is read and checked; the data is read by one of the
 /// `read*` methods (each consumes the file).
 #[derive(Debug)]
@@ -180,7 +183,10 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                             S::DTYPE, n.offset
                         )), &path)
                     })?;
-                    self.read_sparse_with::<S>(&raw, fill).map(|c| DynArray::from(c.to_dense()))
+                    self.meta.check_dense_fits().map_err(|e| in_path(e, &path))?;
+                    let order = self.meta.order;
+                    let dense = self.read_sparse_with::<S>(&raw, fill)?.try_to_dense().map_err(|e| in_path(e, &path))?;
+                    Ok(DynArray::from(with_order(dense, order)))
                 }
             }
         })?;
@@ -249,8 +255,9 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             StoredLayout::Sparse => {
                 let fill = self.fill_scalar()?.to_element::<T>().unwrap_or_default();
                 let order = self.meta.order;
+                self.meta.check_dense_fits().map_err(|e| in_path(e, &self.path))?;
                 let coo = self.read_sparse_with::<T>(&n, fill)?;
-                Ok(with_order(coo.to_dense(), order))
+                Ok(with_order(coo.try_to_dense()?, order))
             }
         }
     }
@@ -275,7 +282,13 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let go = || -> Result<ArrayD<T>> {
             let shape = meta.shape_usize()?;
             let cells = meta.cells()?;
-            let mut values = Vec::with_capacity(usize::try_from(cells).unwrap_or(0));
+            let mut values = Vec::new();
+            values
+                .try_reserve_exact(meta.check_dense_fits()?)
+                .map_err(|e| Error::BadShape {
+                    shape: meta.shape.clone(),
+                    problem: format!("cannot allocate the array: {e}"),
+                })?;
             for batch in batches {
                 let batch = batch?;
                 widen(column(&batch, "value")?, n, &mut values)?;
@@ -302,13 +315,23 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let go = || -> Result<Coo<T>> {
             let shape = meta.shape_usize()?;
             let index = meta.index_columns();
-            let cap = usize::try_from(meta.nnz).unwrap_or(0);
+            // Capacity from the footer, bounded: a lying footer must not cause a huge allocation.
+            let cap = usize::try_from(meta.nnz).unwrap_or(0).min(MAX_PREALLOCATION);
             let mut coords: Vec<Coords> = meta.shape.iter().map(|&len| Coords::for_axis(len, cap)).collect();
             let mut values = Vec::with_capacity(cap);
             for batch in batches {
                 let batch = batch?;
                 for (axis, c) in index.iter().enumerate() {
-                    let col = arrow::compute::cast(column(&batch, &c.name)?, &DataType::UInt64)?;
+                    let col = column(&batch, &c.name)?;
+                    if col.null_count() > 0 {
+                        return Err(Error::CorruptData(format!(
+                            "index column '{}' holds {} nulls; arrstore columns have none",
+                            c.name,
+                            col.null_count()
+                        )));
+                    }
+                    // Lossless: index columns are unsigned (checked with the metadata).
+                    let col = arrow::compute::cast(col, &DataType::UInt64)?;
                     let len = meta.shape[axis];
                     let out = &mut coords[axis];
                     for &x in col.as_primitive::<UInt64Type>().values() {

@@ -116,28 +116,10 @@ fn goods() -> Vec<Good> {
         ));
     }
     let f64_f = recipe(DType::F64, 12);
-    out.push(good(
-        "float64_be_f.npy",
-        DType::F64,
-        &[3, 4],
-        Order::F,
-        f64_f,
-    ));
+    out.push(good("float64_be_f.npy", DType::F64, &[3, 4], Order::F, f64_f));
     let minus_1_5 = vec![(-1.5f64).to_bits()];
-    out.push(good(
-        "scalar_0d_f64.npy",
-        DType::F64,
-        &[],
-        Order::C,
-        minus_1_5,
-    ));
-    out.push(good(
-        "empty_0x3_i16.npy",
-        DType::I16,
-        &[0, 3],
-        Order::C,
-        vec![],
-    ));
+    out.push(good("scalar_0d_f64.npy", DType::F64, &[], Order::C, minus_1_5));
+    out.push(good("empty_0x3_i16.npy", DType::I16, &[0, 3], Order::C, vec![]));
     let shape = [1, 2, 1, 3, 1, 2];
     out.push(good(
         "six_d_u16.npy",
@@ -229,11 +211,7 @@ fn every_bad_fixture_is_refused_with_a_message_naming_the_problem_and_the_file()
     for b in BADS {
         let path = dir().join(b.name);
         let e = read_npy(&path).expect_err(b.name);
-        assert!(
-            matches!(e.kind(), Error::UnsupportedNpy(_)),
-            "{}: {e:?}",
-            b.name
-        );
+        assert!(matches!(e.kind(), Error::UnsupportedNpy(_)), "{}: {e:?}", b.name);
         let m = e.to_string();
         assert!(m.contains(b.message), "{}: {m}", b.name);
         assert!(m.contains(b.name), "the error does not name the file: {m}");

@@ -1,5 +1,7 @@
 //! `arrstore write IN.npy OUT.parquet`: read the .npy, store it, print a one-line summary.
 
+use std::io::Write;
+
 use anyhow::{Context, Result};
 
 use crate::args::WriteArgs;
@@ -35,21 +37,27 @@ pub fn run(a: &WriteArgs) -> Result<()> {
             arrstore::StoredLayout::Sparse => format!("sparse COO, nnz {}", fmt::thousands(m.nnz)),
         };
         let memory = array.memory_bytes();
-        println!(
-            "{}: {} {} -> {layout}, values as {}{}; {} in memory -> {} on disk ({:.1}x smaller)",
+        let disk = summary.file_bytes;
+        let change = if disk <= memory {
+            format!("{:.1}x smaller", fmt::ratio(memory, disk.max(1)))
+        } else {
+            format!("{:.2}x larger", fmt::ratio(disk, memory.max(1)))
+        };
+        let offset = if v.offset != 0 {
+            format!(" + {}", v.offset)
+        } else {
+            String::new()
+        };
+        writeln!(
+            std::io::stdout(),
+            "{}: {} {} -> {layout}, values as {}{offset}; {} in memory -> {} on disk ({change})",
             a.output.display(),
             m.dtype,
             fmt::shape(&m.shape),
             v.stored_type,
-            if v.offset != 0 {
-                format!(" + {}", v.offset)
-            } else {
-                String::new()
-            },
             fmt::bytes(memory),
-            fmt::bytes(summary.file_bytes),
-            1.0 / fmt::ratio(summary.file_bytes, memory).max(f64::MIN_POSITIVE),
-        );
+            fmt::bytes(disk),
+        )?;
     }
     Ok(())
 }

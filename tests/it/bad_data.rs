@@ -1,0 +1,581 @@
+//! Bad arrstore files, one test each, as parquet-rs's `tests/arrow_reader/bad_data.rs`.
+//!
+//! The files live in `tests/data/bad/` and are made by [`regenerate_bad_files`] (see the README
+//! there): valid files written by arrstore, cut or garbled, and tables forged with the `parquet`
+//! crate under hand-written metadata. Every file must give a clear, typed error that names the
+//! file, and no read method may panic on any of them. A guard test fails when a file in the
+//! folder has no test.
+
+use std::collections::BTreeSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, Int32Array, Int8Array, StringArray, UInt16Array, UInt8Array};
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
+use arrstore::{ArrayFile, DynArray, Error, Layout, WriteOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use serde_json::{json, Value};
+
+/// The folder of bad files.
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad")
+}
+
+/// Where reading a bad file must fail.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stage {
+    /// `ArrayFile::open` refuses it (footer, metadata, schema and row-count checks).
+    Open,
+    /// It opens, and reading the data fails.
+    Read,
+}
+
+/// The error a bad file gives, checked in every way it can be reached: `ArrayFile::open` (or
+/// `read_dyn` on the opened file), `arrstore::read_dyn(path)`, and `ArrayFile::new` over the
+/// bytes (which has no file name to give).
+fn error_of(name: &str, stage: Stage) -> Error {
+    let path = dir().join(name);
+    let opened = ArrayFile::open(&path);
+    let e = match (stage, opened) {
+        (Stage::Open, Err(e)) => e,
+        (Stage::Open, Ok(f)) => panic!("{name}: opened, expected an error; metadata {:?}", f.meta()),
+        (Stage::Read, Err(e)) => panic!("{name}: expected to open and fail on read, failed to open: {e}"),
+        (Stage::Read, Ok(f)) => match f.read_dyn() {
+            Err(e) => e,
+            Ok(a) => panic!("{name}: read without error: {a:?}"),
+        },
+    };
+    assert!(
+        matches!(e, Error::File { .. }),
+        "{name}: the error is not marked with the file: {e:?}"
+    );
+    assert!(
+        e.to_string().contains(name),
+        "{name}: the message does not name the file: {e}"
+    );
+    let again = arrstore::read_dyn(&path).expect_err(name);
+    assert_eq!(again.to_string(), e.to_string(), "{name}: read_dyn(path)");
+
+    let bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
+    let unnamed = ArrayFile::new(bytes)
+        .and_then(ArrayFile::read_dyn)
+        .expect_err(name);
+    assert!(
+        !matches!(unnamed, Error::File { .. }),
+        "{name}: ArrayFile::new has no path to give: {unnamed:?}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!("{}: {unnamed}", path.display()),
+        "{name}: the error over bytes differs from the one over the file"
+    );
+    e
+}
+
+/// One test per bad file: `test_name: "file" at Stage => pattern of err.kind(), "substring";`.
+/// Also defines `TESTED`, the files that have a test, for the guard test.
+macro_rules! bad_files {
+    ($($(#[$attr:meta])* $test:ident: $file:literal at $stage:ident => $kind:pat, $msg:literal;)*) => {
+        /// Every file with a test below.
+        const TESTED: &[&str] = &[$($file),*];
+        $(
+            $(#[$attr])*
+            #[test]
+            fn $test() {
+                let e = error_of($file, Stage::$stage);
+                assert!(matches!(e.kind(), $kind), "{}: wrong error variant: {e:?}", $file);
+                let m = e.to_string();
+                assert!(m.contains($msg), "{}: the message lacks {:?}: {m}", $file, $msg);
+            }
+        )*
+    };
+}
+
+bad_files! {
+    empty_file: "empty.parquet" at Open =>
+        Error::Parquet(_), "Parquet file too small. Size is 0 but need 8";
+    text_file: "text.parquet" at Open =>
+        Error::Parquet(_), "Invalid Parquet file. Corrupt footer";
+    truncated_footer: "truncated_footer.parquet" at Open =>
+        Error::Parquet(_), "Invalid Parquet file. Corrupt footer";
+    garbage_footer: "garbage_footer.parquet" at Open =>
+        Error::Parquet(_), "Unexpected struct field type 15";
+    footer_length_too_long: "footer_length_too_long.parquet" at Open =>
+        Error::Parquet(_), "Parquet file too small. Size is 639 but need 647";
+    foreign_table: "foreign_table.parquet" at Open =>
+        Error::NotArrstore { key: "arrstore" }, "not an arrstore file: the Parquet metadata has no 'arrstore' key";
+    metadata_not_json: "metadata_not_json.parquet" at Open =>
+        Error::CorruptMetadata(_), "corrupt arrstore metadata: key must be a string";
+    format_version_2: "format_version_2.parquet" at Open =>
+        Error::UnsupportedVersion { .. }, "format version 2.0 is newer than this reader supports (1.0)";
+    format_version_not_a_number: "format_version_not_a_number.parquet" at Open =>
+        Error::CorruptMetadata(_), "format_version 'one' is not major.minor";
+    dtype_complex128: "dtype_complex128.parquet" at Open =>
+        Error::CorruptMetadata(_), "unknown dtype 'complex128'";
+    missing_shape: "missing_shape.parquet" at Open =>
+        Error::CorruptMetadata(_), "missing field `shape`";
+    missing_columns: "missing_columns.parquet" at Open =>
+        Error::CorruptMetadata(_), "missing field `columns`";
+    column_not_in_file: "column_not_in_file.parquet" at Open =>
+        Error::CorruptData(_), "the metadata lists column 'value', the file has none";
+    dense_shape_rows_mismatch: "dense_shape_rows_mismatch.parquet" at Open =>
+        Error::CorruptData(_), "the table has 50 rows; a dense array of shape [10, 10] with nnz 50 needs 100";
+    dense_stored_type_mismatch: "dense_stored_type_mismatch.parquet" at Open =>
+        Error::CorruptData(_), "column 'value' has type Int32, the metadata says uint8";
+    dense_value_out_of_dtype: "dense_value_out_of_dtype.parquet" at Read =>
+        Error::CorruptData(_), "stored value 300 with offset 0 is not a int8 value";
+    dense_offset_out_of_dtype: "dense_offset_out_of_dtype.parquet" at Read =>
+        Error::CorruptData(_), "stored value 200 with offset 100 is not a int8 value";
+    dense_value_nulls: "dense_value_nulls.parquet" at Read =>
+        Error::CorruptData(_), "column holds 1 nulls";
+    sparse_coordinate_out_of_range: "sparse_coordinate_out_of_range.parquet" at Read =>
+        Error::CoordinateOutOfRange { entry: 2, axis: 1, index: 7, len: 5 },
+        "coordinate 7 on axis 1 is out of range for length 5 (entry 2)";
+    sparse_unsorted: "sparse_unsorted.parquet" at Read =>
+        Error::UnsortedCoordinates { entry: 2 },
+        "coordinates are not sorted in row-major order without duplicates (at entry 2)";
+    sparse_duplicate: "sparse_duplicate.parquet" at Read =>
+        Error::UnsortedCoordinates { entry: 1 },
+        "coordinates are not sorted in row-major order without duplicates (at entry 1)";
+    sparse_nnz_mismatch: "sparse_nnz_mismatch.parquet" at Open =>
+        Error::CorruptData(_), "the table has 3 rows; a sparse array of shape [4, 5] with nnz 5 needs 5";
+    sparse_nnz_exceeds_cells: "sparse_nnz_exceeds_cells.parquet" at Open =>
+        Error::CorruptMetadata(_), "nnz 30 exceeds the 20 cells";
+    sparse_value_nulls: "sparse_value_nulls.parquet" at Read =>
+        Error::CorruptData(_), "column holds 1 nulls";
+    sparse_bad_fill_bits: "sparse_bad_fill_bits.parquet" at Read =>
+        Error::CorruptMetadata(_), "fill_bits 0xffffffffffffffff do not fit a float32";
+    sparse_index_nulls: "sparse_index_nulls.parquet" at Read =>
+        Error::CorruptData(_), "null";
+    sparse_negative_coordinate: "sparse_negative_coordinate.parquet" at Open =>
+        Error::CorruptMetadata(_), "index column 'row' is stored as int8";
+    sparse_too_big_to_densify: "sparse_too_big_to_densify.parquet" at Read =>
+        Error::BadShape { .. }, "shape [2147483648, 2147483648]";
+}
+
+#[test]
+fn every_bad_file_has_a_test() {
+    let tested: BTreeSet<&str> = TESTED.iter().copied().collect();
+    assert_eq!(tested.len(), TESTED.len(), "a file is listed twice");
+    let present: BTreeSet<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".parquet"))
+        .collect();
+    let present: BTreeSet<&str> = present.iter().map(String::as_str).collect();
+    let untested: Vec<_> = present.difference(&tested).collect();
+    let missing: Vec<_> = tested.difference(&present).collect();
+    assert!(
+        untested.is_empty(),
+        "files in tests/data/bad without a test: {untested:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "files the tests expect but tests/data/bad lacks (run regenerate_bad_files): {missing:?}"
+    );
+    let others: Vec<String> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".parquet") && n != "README.md")
+        .collect();
+    assert!(
+        others.is_empty(),
+        "unexpected files in tests/data/bad: {others:?}"
+    );
+}
+
+#[test]
+fn no_read_method_panics_on_a_bad_file() {
+    for name in TESTED {
+        let path = dir().join(name);
+        let open = || ArrayFile::open(&path);
+        let run = |what: &str, f: &dyn Fn() -> bool| {
+            let r = catch_unwind(AssertUnwindSafe(f));
+            assert!(r.is_ok(), "{name}: {what} panicked");
+        };
+        run("read_dyn", &|| open().and_then(ArrayFile::read_dyn).is_ok());
+        run("read_narrowed", &|| {
+            open().and_then(ArrayFile::read_narrowed).is_ok()
+        });
+        run("read_narrowed + widen", &|| {
+            open()
+                .and_then(ArrayFile::read_narrowed)
+                .and_then(|n| n.widen())
+                .is_ok()
+        });
+        run("read_array::<f64, IxDyn>", &|| {
+            arrstore::read_array::<f64, ndarray::IxDyn>(&path).is_ok()
+        });
+        run("read_dyn_coo", &|| {
+            open().and_then(ArrayFile::read_dyn_coo).is_ok()
+        });
+        run("read_coo::<i8>", &|| arrstore::read_coo::<i8>(&path).is_ok());
+        run("sizes", &|| open().map(|f| f.sizes().to_json()).is_ok());
+        run("meta", &|| open().map(|f| f.meta().to_json()).is_ok());
+        let bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
+        run("ArrayFile::new + read_dyn_coo", &|| {
+            ArrayFile::new(bytes.clone())
+                .and_then(ArrayFile::read_dyn_coo)
+                .is_ok()
+        });
+    }
+}
+
+/// The files that open without error must fail on every read, not only on `read_dyn`.
+#[test]
+fn files_that_open_fail_on_every_read() {
+    let readable = [
+        "dense_value_out_of_dtype.parquet",
+        "dense_offset_out_of_dtype.parquet",
+        "dense_value_nulls.parquet",
+        "sparse_coordinate_out_of_range.parquet",
+        "sparse_unsorted.parquet",
+        "sparse_duplicate.parquet",
+        "sparse_value_nulls.parquet",
+        "sparse_bad_fill_bits.parquet",
+    ];
+    for name in readable {
+        let path = dir().join(name);
+        let open = || ArrayFile::open(&path).unwrap();
+        let e = open().read_dyn_coo().expect_err(name);
+        assert!(e.to_string().contains(name), "{e}");
+        // A narrowed read may hand back the stored values as they are; widening them must fail.
+        match open().read_narrowed() {
+            Err(e) => assert!(e.to_string().contains(name), "{e}"),
+            Ok(n) => {
+                let e = n.widen().expect_err(name);
+                assert!(matches!(e, Error::CorruptData(_)), "{name}: {e:?}");
+            }
+        }
+        // The size report comes from the footer alone: it works on a file whose data is bad.
+        assert!(open().sizes().disk_bytes > 0, "{name}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Making the files.
+
+/// Writes a table of `columns` (nullable when they hold nulls) as Parquet, uncompressed, with
+/// `meta` under the `arrstore` key when given.
+fn forge(columns: Vec<(&str, ArrayRef)>, meta: Option<String>) -> Vec<u8> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), a.null_count() > 0))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect()).unwrap();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::UNCOMPRESSED)
+        .set_created_by("arrstore tests/it/bad_data.rs".into())
+        .set_key_value_metadata(meta.map(|m| vec![KeyValue::new("arrstore".into(), m)]))
+        .build();
+    let mut out = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    out
+}
+
+/// A valid arrstore file of `a` and its metadata as JSON.
+fn valid(a: &DynArray, layout: Layout) -> (Vec<u8>, Value) {
+    let mut buf = Vec::new();
+    let opts = WriteOptions::default()
+        .with_layout(layout)
+        .with_compression(Compression::UNCOMPRESSED);
+    arrstore::write_dyn_to(&mut buf, a, &opts).unwrap();
+    let file = ArrayFile::new(bytes::Bytes::from(buf.clone())).unwrap();
+    let meta = serde_json::from_str(&file.meta().to_json()).unwrap();
+    (buf, meta)
+}
+
+fn arc<A: arrow::array::Array + 'static>(a: A) -> ArrayRef {
+    Arc::new(a)
+}
+
+/// The metadata of a valid sparse int64 array of shape [4, 5] with 3 entries (coordinates
+/// `uint8`, values `uint8`), as the library writes it.
+fn sparse_meta() -> Value {
+    let mut a = ndarray::Array2::<i64>::zeros((4, 5));
+    a[[0, 1]] = 1;
+    a[[1, 2]] = 2;
+    a[[3, 4]] = 3;
+    let (_, meta) = valid(&DynArray::from(a.into_dyn()), Layout::Sparse);
+    assert_eq!(meta["columns"][0]["stored_type"], "uint8", "{meta}");
+    assert_eq!(meta["columns"][2]["stored_type"], "uint8", "{meta}");
+    meta
+}
+
+/// A sparse table of that array's columns.
+fn sparse_table(rows: &[Option<u8>], cols: &[Option<u8>], values: &[Option<u8>], meta: &Value) -> Vec<u8> {
+    forge(
+        vec![
+            ("row", arc(UInt8Array::from(rows.to_vec()))),
+            ("col", arc(UInt8Array::from(cols.to_vec()))),
+            ("value", arc(UInt8Array::from(values.to_vec()))),
+        ],
+        Some(meta.to_string()),
+    )
+}
+
+/// A dense metadata object.
+fn dense_meta(dtype: &str, shape: &[u64], stored: &str, offset: i64) -> Value {
+    let cells: u64 = shape.iter().product();
+    let mut column = json!({"name": "value", "role": "value", "stored_type": stored});
+    if offset != 0 {
+        column["offset"] = json!(offset);
+    }
+    json!({
+        "format_version": "1.0", "dtype": dtype, "shape": shape, "order": "C", "layout": "dense",
+        "nnz": cells, "columns": [column], "writer": "arrstore tests/it/bad_data.rs"
+    })
+}
+
+/// Every bad file, by name.
+fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
+    let small = DynArray::from(ndarray::arr2(&[[1u8, 2, 3], [4, 5, 6]]).into_dyn());
+    let (good, good_meta) = valid(&small, Layout::Dense);
+    assert_eq!(good_meta["layout"], "dense");
+    let n = good.len();
+    let footer_len = usize::try_from(u32::from_le_bytes(good[n - 8..n - 4].try_into().unwrap())).unwrap();
+
+    let mut garbage_footer = good.clone();
+    garbage_footer[n - 8 - footer_len..n - 8].fill(0xff);
+    let mut footer_too_long = good.clone();
+    let too_long = u32::try_from(n).unwrap(); // longer than the file less its 8 footer bytes
+    footer_too_long[n - 8..n - 4].copy_from_slice(&too_long.to_le_bytes());
+
+    let with_meta = |meta: &Value| {
+        forge(
+            vec![("value", arc(UInt8Array::from(vec![1u8, 2, 3, 4, 5, 6])))],
+            Some(meta.to_string()),
+        )
+    };
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut m = good_meta.clone();
+        f(&mut m);
+        with_meta(&m)
+    };
+
+    let sparse = sparse_meta();
+    let (s, some) = (&sparse, |v: &[u8]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>());
+    let mut sparse_nnz_5 = sparse.clone();
+    sparse_nnz_5["nnz"] = json!(5);
+    let mut sparse_nnz_30 = sparse.clone();
+    sparse_nnz_30["nnz"] = json!(30);
+    let mut f32_sparse = sparse.clone();
+    f32_sparse["dtype"] = json!("float32");
+    f32_sparse["fill_bits"] = json!("0xffffffffffffffff");
+    let mut signed_rows = sparse.clone();
+    signed_rows["columns"][0]["stored_type"] = json!("int8");
+    let mut huge = sparse.clone();
+    huge["dtype"] = json!("float64");
+    huge["shape"] = json!([1u64 << 31, 1u64 << 31]);
+    huge["columns"][0]["stored_type"] = json!("uint32");
+    huge["columns"][1]["stored_type"] = json!("uint32");
+    huge["columns"][2]["stored_type"] = json!("float64");
+
+    vec![
+        ("empty.parquet", Vec::new()),
+        (
+            "text.parquet",
+            b"shape,dtype\n3x3,float64\nthis is a CSV file, not Parquet\n".to_vec(),
+        ),
+        ("truncated_footer.parquet", good[..n - 20].to_vec()),
+        ("garbage_footer.parquet", garbage_footer),
+        ("footer_length_too_long.parquet", footer_too_long),
+        (
+            "foreign_table.parquet",
+            forge(
+                vec![
+                    ("id", arc(Int32Array::from(vec![1, 2, 3]))),
+                    ("name", arc(StringArray::from(vec!["a", "b", "c"]))),
+                ],
+                None,
+            ),
+        ),
+        (
+            "metadata_not_json.parquet",
+            forge(
+                vec![("value", arc(UInt8Array::from(vec![1u8, 2, 3, 4, 5, 6])))],
+                Some("{format_version: 1.0, dtype: uint8}".into()),
+            ),
+        ),
+        (
+            "format_version_2.parquet",
+            edit(&|m| m["format_version"] = json!("2.0")),
+        ),
+        (
+            "format_version_not_a_number.parquet",
+            edit(&|m| m["format_version"] = json!("one")),
+        ),
+        (
+            "dtype_complex128.parquet",
+            edit(&|m| m["dtype"] = json!("complex128")),
+        ),
+        (
+            "missing_shape.parquet",
+            edit(&|m| {
+                m.as_object_mut().unwrap().remove("shape");
+            }),
+        ),
+        (
+            "missing_columns.parquet",
+            edit(&|m| {
+                m.as_object_mut().unwrap().remove("columns");
+            }),
+        ),
+        (
+            "column_not_in_file.parquet",
+            forge(
+                vec![("v", arc(UInt8Array::from(vec![1u8, 2, 3, 4, 5, 6])))],
+                Some(good_meta.to_string()),
+            ),
+        ),
+        (
+            "dense_shape_rows_mismatch.parquet",
+            forge(
+                vec![("value", arc(Float64Array::from(vec![0.5; 50])))],
+                Some({
+                    let mut m = dense_meta("float64", &[10, 10], "float64", 0);
+                    m["nnz"] = json!(50);
+                    m.to_string()
+                }),
+            ),
+        ),
+        (
+            "dense_stored_type_mismatch.parquet",
+            forge(
+                vec![("value", arc(Int32Array::from(vec![1, 2, 3, 4, 5, 6])))],
+                Some(good_meta.to_string()),
+            ),
+        ),
+        (
+            "dense_value_out_of_dtype.parquet",
+            forge(
+                vec![("value", arc(UInt16Array::from(vec![1u16, 300, 3])))],
+                Some(dense_meta("int8", &[3], "uint16", 0).to_string()),
+            ),
+        ),
+        (
+            "dense_offset_out_of_dtype.parquet",
+            forge(
+                vec![("value", arc(UInt8Array::from(vec![0u8, 27, 200])))],
+                Some(dense_meta("int8", &[3], "uint8", 100).to_string()),
+            ),
+        ),
+        (
+            "dense_value_nulls.parquet",
+            forge(
+                vec![("value", arc(UInt8Array::from(vec![Some(1u8), None, Some(3)])))],
+                Some(dense_meta("uint16", &[3], "uint8", 0).to_string()),
+            ),
+        ),
+        (
+            "sparse_coordinate_out_of_range.parquet",
+            sparse_table(&some(&[0, 1, 3]), &some(&[1, 2, 7]), &some(&[1, 2, 3]), s),
+        ),
+        (
+            "sparse_unsorted.parquet",
+            sparse_table(&some(&[0, 3, 1]), &some(&[1, 4, 2]), &some(&[1, 2, 3]), s),
+        ),
+        (
+            "sparse_duplicate.parquet",
+            sparse_table(&some(&[0, 0, 3]), &some(&[1, 1, 4]), &some(&[1, 2, 3]), s),
+        ),
+        (
+            "sparse_nnz_mismatch.parquet",
+            sparse_table(
+                &some(&[0, 1, 3]),
+                &some(&[1, 2, 4]),
+                &some(&[1, 2, 3]),
+                &sparse_nnz_5,
+            ),
+        ),
+        (
+            "sparse_nnz_exceeds_cells.parquet",
+            sparse_table(
+                &some(&[0, 1, 3]),
+                &some(&[1, 2, 4]),
+                &some(&[1, 2, 3]),
+                &sparse_nnz_30,
+            ),
+        ),
+        (
+            "sparse_value_nulls.parquet",
+            sparse_table(&some(&[0, 1, 3]), &some(&[1, 2, 4]), &[Some(1), None, Some(3)], s),
+        ),
+        (
+            "sparse_index_nulls.parquet",
+            sparse_table(&some(&[0, 1, 3]), &[Some(1), Some(2), None], &some(&[1, 2, 3]), s),
+        ),
+        (
+            "sparse_bad_fill_bits.parquet",
+            forge(
+                vec![
+                    ("row", arc(UInt8Array::from(vec![0u8, 1, 3]))),
+                    ("col", arc(UInt8Array::from(vec![1u8, 2, 4]))),
+                    ("value", arc(UInt8Array::from(vec![1u8, 2, 3]))),
+                ],
+                Some(f32_sparse.to_string()),
+            ),
+        ),
+        (
+            "sparse_negative_coordinate.parquet",
+            forge(
+                vec![
+                    ("row", arc(Int8Array::from(vec![-1i8, 1, 3]))),
+                    ("col", arc(UInt8Array::from(vec![1u8, 2, 4]))),
+                    ("value", arc(UInt8Array::from(vec![1u8, 2, 3]))),
+                ],
+                Some(signed_rows.to_string()),
+            ),
+        ),
+        (
+            "sparse_too_big_to_densify.parquet",
+            forge(
+                vec![
+                    (
+                        "row",
+                        arc(arrow::array::UInt32Array::from(vec![0u32, 1, 1 << 30])),
+                    ),
+                    ("col", arc(arrow::array::UInt32Array::from(vec![1u32, 2, 4]))),
+                    ("value", arc(Float64Array::from(vec![0.1, 0.2, 0.3]))),
+                ],
+                Some(huge.to_string()),
+            ),
+        ),
+    ]
+}
+
+/// Rewrites `tests/data/bad/`: `cargo test --test it -- --ignored --exact bad_data::regenerate_bad_files`.
+#[test]
+#[ignore = "rewrites tests/data/bad; run by hand"]
+fn regenerate_bad_files() {
+    std::fs::create_dir_all(dir()).unwrap();
+    for entry in std::fs::read_dir(dir()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "parquet") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    for (name, bytes) in bad_files() {
+        std::fs::write(dir().join(name), bytes).unwrap();
+    }
+}
+
+/// The committed files are the ones [`regenerate_bad_files`] makes (the recipe is the record).
+#[test]
+fn the_committed_files_are_the_regenerated_ones() {
+    for (name, bytes) in bad_files() {
+        let on_disk = std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(
+            on_disk == bytes,
+            "{name} differs from what regenerate_bad_files makes; rerun it"
+        );
+    }
+}

@@ -1,0 +1,577 @@
+//! The physical Parquet file: columns, Arrow and Parquet types, encodings, dictionary pages,
+//! compression, row groups and the arrstore key, read with parquet-rs itself, so "narrowed" and
+//! "dictionary-encoded" are proved rather than assumed.
+
+use arrow::array::{Array as _, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, SchemaRef, UInt64Type};
+use arrstore::{
+    write_array_to, write_coo_to, ArrayFile, ArrayMeta, Coo, DType, Element, Layout, Scalar, WriteOptions,
+    WriteSummary,
+};
+use bytes::Bytes;
+use ndarray::{Array, Array1, Array2, Array3, Dimension, ShapeBuilder};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, Encoding, Type as PhysicalType};
+use parquet::file::metadata::ParquetMetaData;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+
+/// The file `opts` makes of `a`, and the writer's summary.
+fn write<T: Element, D: Dimension>(a: &Array<T, D>, opts: &WriteOptions) -> (Bytes, WriteSummary) {
+    let mut buf = Vec::new();
+    let s = write_array_to(&mut buf, a, opts).unwrap();
+    assert_eq!(s.file_bytes, buf.len() as u64);
+    (Bytes::from(buf), s)
+}
+
+fn dense() -> WriteOptions {
+    WriteOptions::default().with_layout(Layout::Dense)
+}
+
+fn sparse() -> WriteOptions {
+    WriteOptions::default().with_layout(Layout::Sparse)
+}
+
+/// The Parquet footer.
+fn read_footer(file: &Bytes) -> ParquetMetaData {
+    SerializedFileReader::new(file.clone())
+        .unwrap()
+        .metadata()
+        .clone()
+}
+
+/// The Arrow schema embedded in the file.
+fn arrow_schema(file: &Bytes) -> SchemaRef {
+    ParquetRecordBatchReaderBuilder::try_new(file.clone())
+        .unwrap()
+        .schema()
+        .clone()
+}
+
+fn batches(file: &Bytes) -> Vec<RecordBatch> {
+    ParquetRecordBatchReaderBuilder::try_new(file.clone())
+        .unwrap()
+        .build()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// Every value of an integer column, as u64.
+fn column_u64(file: &Bytes, name: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    for b in batches(file) {
+        let c = arrow::compute::cast(b.column_by_name(name).unwrap(), &DataType::UInt64).unwrap();
+        out.extend_from_slice(c.as_primitive::<UInt64Type>().values());
+    }
+    out
+}
+
+/// The names of the file's columns, from the Parquet schema.
+fn column_names(footer: &ParquetMetaData) -> Vec<String> {
+    let s = footer.file_metadata().schema_descr();
+    (0..s.num_columns())
+        .map(|i| s.column(i).name().to_string())
+        .collect()
+}
+
+/// Asserts each column chunk carries the encoding the arrstore metadata names, with a
+/// dictionary page exactly when the metadata says `dictionary`, and is compressed by `codec`.
+fn assert_physical_columns(file: &Bytes, meta: &ArrayMeta, codec: impl Fn(Compression) -> bool) {
+    let footer = read_footer(file);
+    assert_eq!(
+        column_names(&footer),
+        meta.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
+    );
+    for rg in footer.row_groups() {
+        for (i, c) in meta.columns.iter().enumerate() {
+            let chunk = rg.column(i);
+            assert_eq!(chunk.column_descr().name(), c.name);
+            assert!(
+                codec(chunk.compression()),
+                "{}: {:?}",
+                c.name,
+                chunk.compression()
+            );
+            let enc: Vec<Encoding> = chunk.encodings().collect();
+            let name = c
+                .encoding
+                .as_deref()
+                .expect("the writer records each column's encoding");
+            let dictionary = chunk.dictionary_page_offset().is_some();
+            let expected: &[Encoding] = match name {
+                "plain" => &[Encoding::PLAIN],
+                "dictionary" => &[Encoding::RLE_DICTIONARY, Encoding::PLAIN_DICTIONARY],
+                "delta_binary_packed" => &[Encoding::DELTA_BINARY_PACKED],
+                "byte_stream_split" => &[Encoding::BYTE_STREAM_SPLIT],
+                "rle" => &[Encoding::RLE],
+                other => panic!("{}: unknown encoding name '{other}'", c.name),
+            };
+            assert!(
+                expected.iter().any(|e| enc.contains(e)),
+                "{}: metadata says {name}, footer has {enc:?}",
+                c.name
+            );
+            assert_eq!(
+                dictionary,
+                name == "dictionary",
+                "{}: {name} with encodings {enc:?}",
+                c.name
+            );
+        }
+    }
+}
+
+fn zstd(c: Compression) -> bool {
+    matches!(c, Compression::ZSTD(_))
+}
+
+/// The Parquet physical type of column `name`.
+fn physical_type(footer: &ParquetMetaData, name: &str) -> PhysicalType {
+    let s = footer.file_metadata().schema_descr();
+    (0..s.num_columns())
+        .map(|i| s.column(i))
+        .find(|c| c.name() == name)
+        .unwrap_or_else(|| panic!("no column {name}"))
+        .physical_type()
+}
+
+/// A pseudo-random 64-bit hash of `k` (splitmix64).
+fn mix(k: u64) -> u64 {
+    let mut z = k.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Counts 0..60000 in a 300×200 int64 array, in pseudo-random order.
+fn counts() -> Array2<i64> {
+    let mut a = Array2::from_shape_fn((300, 200), |(i, j)| (i * 200 + j) as i64);
+    // A fixed shuffle, so no encoding wins by sortedness alone.
+    let flat = a.as_slice_mut().unwrap();
+    for i in (1..flat.len()).rev() {
+        flat.swap(i, (mix(i as u64) % (i as u64 + 1)) as usize);
+    }
+    a
+}
+
+#[test]
+fn dense_counts_are_one_uint16_value_column() {
+    let a = counts();
+    let (file, s) = write(&a, &dense());
+    let footer = read_footer(&file);
+    assert_eq!(column_names(&footer), ["value"]);
+    assert_eq!(physical_type(&footer, "value"), PhysicalType::INT32);
+    let schema = arrow_schema(&file);
+    assert_eq!(schema.fields().len(), 1);
+    assert_eq!(schema.field(0).name(), "value");
+    assert_eq!(schema.field(0).data_type(), &DataType::UInt16);
+    assert!(!schema.field(0).is_nullable());
+    assert_eq!(footer.file_metadata().num_rows(), 60_000);
+    assert_physical_columns(&file, &s.meta, zstd);
+
+    // The arrstore key: one, JSON, with the documented fields.
+    let kv = footer
+        .file_metadata()
+        .key_value_metadata()
+        .expect("key-value metadata");
+    let ours: Vec<_> = kv.iter().filter(|k| k.key == "arrstore").collect();
+    assert_eq!(ours.len(), 1);
+    assert!(
+        kv.iter().any(|k| k.key == "ARROW:schema"),
+        "the Arrow schema is embedded"
+    );
+    let json: serde_json::Value = serde_json::from_str(ours[0].value.as_deref().unwrap()).unwrap();
+    assert!(
+        json["format_version"].as_str().unwrap().starts_with("1."),
+        "{json}"
+    );
+    assert_eq!(json["dtype"], "int64");
+    assert_eq!(json["shape"], serde_json::json!([300, 200]));
+    assert_eq!(json["order"], "C");
+    assert_eq!(json["layout"], "dense");
+    assert_eq!(json["nnz"], 59_999, "every cell but the one zero");
+    let columns = json["columns"].as_array().unwrap();
+    assert_eq!(columns.len(), 1);
+    assert_eq!(columns[0]["name"], "value");
+    assert_eq!(columns[0]["role"], "value");
+    assert_eq!(columns[0]["stored_type"], "uint16");
+    assert_eq!(
+        columns[0]["encoding"].as_str(),
+        s.meta.value_column().encoding.as_deref()
+    );
+    assert!(
+        columns[0].get("offset").is_none(),
+        "a zero offset is left out: {json}"
+    );
+    assert_eq!(ArrayMeta::from_json(&json.to_string()).unwrap(), s.meta);
+}
+
+#[test]
+fn footer_encodings_match_the_metadata_for_many_kinds_of_data() {
+    let sorted = Array1::from_iter(0..60_000i64);
+    let few = Array1::from_shape_fn(50_000, |i| {
+        [7i64, -3_000_000, 123_456_789_012][mix(i as u64) as usize % 3]
+    });
+    let noise = Array1::from_shape_fn(50_000, |i| f64::from_bits(mix(i as u64)));
+    let floats = Array1::from_shape_fn(50_000, |i| (i as f64).sin());
+    let bools = Array1::from_shape_fn(50_000, |i| i % 1000 < 500);
+    let mut chosen = std::collections::BTreeSet::new();
+    let mut run = |file: Bytes, s: WriteSummary| {
+        assert_physical_columns(&file, &s.meta, zstd);
+        chosen.insert(s.meta.value_column().encoding.clone().unwrap());
+    };
+    for opts in [dense(), sparse()] {
+        let (f, s) = write(&sorted, &opts);
+        run(f, s);
+        let (f, s) = write(&few, &opts);
+        run(f, s);
+        let (f, s) = write(&noise, &opts);
+        run(f, s);
+        let (f, s) = write(&floats, &opts);
+        run(f, s);
+        let (f, s) = write(&bools, &opts);
+        run(f, s);
+        let (f, s) = write(&counts(), &opts);
+        run(f, s);
+    }
+    assert!(
+        chosen.len() >= 3,
+        "the data should exercise several encodings, got {chosen:?}"
+    );
+}
+
+/// 1000 × `cols` float64 with about 1% nonzeros at pseudo-random positions and 5 distinct
+/// values, and those positions and values in row-major order.
+fn sprinkled(cols: usize) -> (Array2<f64>, Vec<(u64, u64, f64)>) {
+    const VALUES: [f64; 5] = [0.1, -2.5e-3, 1.0 / 3.0, 6.02e23, 1e-300];
+    let mut a = Array2::zeros((1000, cols));
+    let mut entries = Vec::new();
+    for ((i, j), x) in a.indexed_iter_mut() {
+        let h = mix((i * cols + j) as u64);
+        if h.is_multiple_of(100) {
+            *x = VALUES[(h >> 32) as usize % 5];
+            entries.push((i as u64, j as u64, *x));
+        }
+    }
+    (a, entries)
+}
+
+#[test]
+fn sparse_2d_is_row_col_value_sorted_with_a_dictionary() {
+    let (a, entries) = sprinkled(300);
+    assert!(
+        (2500..3500).contains(&entries.len()),
+        "about 1%: {}",
+        entries.len()
+    );
+    let (file, s) = write(&a, &sparse());
+    let footer = read_footer(&file);
+    assert_eq!(column_names(&footer), ["row", "col", "value"]);
+    let schema = arrow_schema(&file);
+    let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(names, ["row", "col", "value"]);
+    assert_eq!(
+        schema.field(0).data_type(),
+        &DataType::UInt16,
+        "1000 rows need 2 bytes"
+    );
+    assert_eq!(
+        schema.field(1).data_type(),
+        &DataType::UInt16,
+        "300 columns need 2 bytes"
+    );
+    assert_eq!(physical_type(&footer, "row"), PhysicalType::INT32);
+    assert_eq!(physical_type(&footer, "value"), PhysicalType::DOUBLE);
+    let DataType::Dictionary(key, value) = schema.field(2).data_type() else {
+        panic!(
+            "value column is {}, expected a dictionary",
+            schema.field(2).data_type()
+        )
+    };
+    assert!(key.is_integer(), "{key}");
+    assert_eq!(**value, DataType::Float64);
+    assert_eq!(s.meta.value_column().encoding.as_deref(), Some("dictionary"));
+    for rg in footer.row_groups() {
+        assert!(
+            rg.column(2).dictionary_page_offset().is_some(),
+            "a dictionary page"
+        );
+    }
+    assert_physical_columns(&file, &s.meta, zstd);
+    assert_eq!(footer.file_metadata().num_rows(), entries.len() as i64);
+    assert_eq!(s.meta.nnz, entries.len() as u64);
+
+    // Row-major order, exactly the entries.
+    let (rows, cols) = (column_u64(&file, "row"), column_u64(&file, "col"));
+    let pairs: Vec<(u64, u64)> = rows.iter().copied().zip(cols.iter().copied()).collect();
+    assert!(
+        pairs.windows(2).all(|w| w[0] < w[1]),
+        "entries sorted row-major, no duplicates"
+    );
+    assert_eq!(pairs, entries.iter().map(|e| (e.0, e.1)).collect::<Vec<_>>());
+    let mut values = Vec::new();
+    for b in batches(&file) {
+        let v = arrow::compute::cast(b.column_by_name("value").unwrap(), &DataType::Float64).unwrap();
+        values.extend(
+            v.as_primitive::<arrow::datatypes::Float64Type>()
+                .values()
+                .iter()
+                .map(|x| x.to_bits()),
+        );
+    }
+    assert_eq!(values, entries.iter().map(|e| e.2.to_bits()).collect::<Vec<_>>());
+}
+
+#[test]
+fn index_columns_take_the_width_their_axis_needs() {
+    let (a, _) = sprinkled(200);
+    let (file, s) = write(&a, &sparse());
+    let schema = arrow_schema(&file);
+    assert_eq!(
+        schema.field_with_name("row").unwrap().data_type(),
+        &DataType::UInt16
+    );
+    assert_eq!(
+        schema.field_with_name("col").unwrap().data_type(),
+        &DataType::UInt8,
+        "200 columns: 1 byte"
+    );
+    let cols: Vec<_> = s.meta.index_columns().iter().map(|c| c.stored_type).collect();
+    assert_eq!(cols, [DType::U16, DType::U8]);
+
+    for (len, arrow) in [(256, DataType::UInt8), (257, DataType::UInt16)] {
+        let mut a = Array1::<u8>::zeros(len);
+        a[len - 1] = 1;
+        let (file, _) = write(&a, &sparse());
+        assert_eq!(
+            arrow_schema(&file).field_with_name("dim_0").unwrap().data_type(),
+            &arrow,
+            "axis {len}"
+        );
+        assert_eq!(column_u64(&file, "dim_0"), [len as u64 - 1]);
+    }
+}
+
+#[test]
+fn sparse_3d_has_dim_columns() {
+    let a = Array3::from_shape_fn((4, 5, 6), |(i, j, k)| {
+        if (i + j + k) % 7 == 0 {
+            (i * j) as u32 + 1
+        } else {
+            0
+        }
+    });
+    let (file, s) = write(&a, &sparse());
+    assert_eq!(
+        column_names(&read_footer(&file)),
+        ["dim_0", "dim_1", "dim_2", "value"]
+    );
+    assert_physical_columns(&file, &s.meta, zstd);
+    let axes: Vec<_> = s.meta.index_columns().iter().map(|c| c.axis).collect();
+    assert_eq!(axes, [Some(0), Some(1), Some(2)]);
+
+    // Long axes, from a COO (no dense array of 63 million cells needed).
+    let coo = Coo::new(
+        vec![3, 300, 70_000],
+        vec![vec![0, 1, 2], vec![299, 0, 150], vec![69_999, 5, 0]],
+        vec![1.5f32, -2.0, 3.25],
+        0.0,
+    );
+    let mut buf = Vec::new();
+    write_coo_to(&mut buf, &coo, &WriteOptions::default()).unwrap();
+    let file = Bytes::from(buf);
+    let schema = arrow_schema(&file);
+    let types: Vec<_> = schema
+        .fields()
+        .iter()
+        .map(|f| (f.name().clone(), f.data_type().clone()))
+        .collect();
+    assert_eq!(types[0], ("dim_0".to_string(), DataType::UInt8));
+    assert_eq!(types[1], ("dim_1".to_string(), DataType::UInt16));
+    assert_eq!(types[2], ("dim_2".to_string(), DataType::UInt32));
+    assert_eq!(DType::from_arrow(&types[3].1), Some(DType::F32));
+    assert_eq!(column_u64(&file, "dim_2"), [69_999, 5, 0]);
+}
+
+/// The Arrow type of the dense value column and its Parquet physical type.
+fn dense_types<T: Element>(values: Vec<T>) -> (DataType, PhysicalType, WriteSummary) {
+    let (file, s) = write(&Array1::from(values), &dense());
+    let footer = read_footer(&file);
+    assert_physical_columns(&file, &s.meta, zstd);
+    (
+        arrow_schema(&file).field(0).data_type().clone(),
+        physical_type(&footer, "value"),
+        s,
+    )
+}
+
+#[test]
+fn stored_types_are_physical() {
+    use DataType as A;
+    use PhysicalType as P;
+    let (a, p, _) = dense_types((0..4095).map(f64::from).collect());
+    assert_eq!((a, p), (A::UInt16, P::INT32), "whole float64 as an integer");
+    let (a, p, _) = dense_types(vec![-1.0f64, 100.0, 3.0]);
+    assert_eq!((a, p), (A::Int8, P::INT32));
+    let (a, p, _) = dense_types(vec![0.5f64, -0.0, f64::INFINITY, 1e30f32.into()]);
+    assert_eq!((a, p), (A::Float32, P::FLOAT), "f32-exact float64");
+    let (a, p, _) = dense_types(vec![0.1f64, 1.0]);
+    assert_eq!((a, p), (A::Float64, P::DOUBLE));
+    let (a, p, _) = dense_types(vec![true, false, true]);
+    assert_eq!((a, p), (A::Boolean, P::BOOLEAN));
+    let t12 = 1_000_000_000_000i64;
+    let (a, p, s) = dense_types((t12..=t12 + 200).collect());
+    assert_eq!((a, p), (A::UInt8, P::INT32));
+    assert_eq!(s.meta.value_column().offset, i128::from(t12));
+    let (a, p, _) = dense_types(vec![0u64, u64::MAX]);
+    assert_eq!((a, p), (A::UInt64, P::INT64));
+    let (a, p, _) = dense_types(vec![i64::MIN, 0]);
+    assert_eq!((a, p), (A::Int64, P::INT64));
+    let (a, p, _) = dense_types(vec![1.5f32, 2.0]);
+    assert_eq!((a, p), (A::Float32, P::FLOAT));
+}
+
+#[test]
+fn row_group_size_is_honoured() {
+    let a = Array2::from_shape_fn((100, 100), |(i, j)| (i * 100 + j) as u32 * 3);
+    let (file, _) = write(&a, &dense().with_row_group_size(1000));
+    let footer = read_footer(&file);
+    assert_eq!(footer.num_row_groups(), 10);
+    assert!(footer.row_groups().iter().all(|rg| rg.num_rows() == 1000));
+    let back: Array2<u32> = arrstore::read_array_from(file).unwrap();
+    assert_eq!(back, a);
+
+    // Fortran order is stored in C order all the same, in row groups.
+    let mut f = Array2::<u32>::zeros((100, 100).f());
+    f.assign(&a);
+    let (file, _) = write(&f, &dense().with_row_group_size(1000));
+    assert_eq!(read_footer(&file).num_row_groups(), 10);
+    assert_eq!(
+        column_u64(&file, "value"),
+        a.iter().map(|&x| u64::from(x)).collect::<Vec<_>>()
+    );
+
+    let s = Array1::from_shape_fn(10_000, |i| if i % 2 == 0 { i as i16 } else { 0 });
+    let (file, _) = write(&s, &sparse().with_row_group_size(1000));
+    assert_eq!(read_footer(&file).num_row_groups(), 5, "5000 entries");
+
+    let (file, _) = write(&a, &dense());
+    assert_eq!(
+        read_footer(&file).num_row_groups(),
+        1,
+        "the default holds 10,000 rows in one"
+    );
+}
+
+#[test]
+fn compression_option_is_honoured() {
+    let (a, _) = sprinkled(300);
+    for codec in [
+        Compression::SNAPPY,
+        Compression::UNCOMPRESSED,
+        Compression::LZ4_RAW,
+    ] {
+        for opts in [dense(), sparse(), WriteOptions::default()] {
+            let (file, s) = write(&a, &opts.with_compression(codec));
+            assert_physical_columns(&file, &s.meta, |c| c == codec);
+            let back: Array2<f64> = arrstore::read_array_from(file).unwrap();
+            assert_eq!(back, a);
+        }
+    }
+    let (file, s) = write(&a, &WriteOptions::default());
+    assert_physical_columns(&file, &s.meta, zstd);
+}
+
+#[test]
+fn sizes_add_up() {
+    let a = counts();
+    let (file, _) = write(&a, &dense());
+    let r = ArrayFile::new(file.clone()).unwrap().sizes();
+    assert_eq!(r.disk_bytes, file.len() as u64);
+    let compressed: u64 = r.columns.iter().map(|c| c.compressed_bytes).sum();
+    assert!(
+        0 < compressed && compressed < r.disk_bytes,
+        "{compressed} of {}",
+        r.disk_bytes
+    );
+    assert_eq!(r.memory_bytes, 60_000 * 8);
+    assert_eq!(r.narrowed_bytes, 60_000 * 2);
+    assert_eq!(r.nnz, 59_999);
+    assert_eq!(
+        r.coo_bytes,
+        59_999 * (2 + 1 + 8),
+        "300 rows need 2 bytes, 200 columns 1"
+    );
+    assert_eq!(r.columns.len(), 1);
+    assert_eq!(
+        (
+            r.columns[0].name.as_str(),
+            r.columns[0].stored_type,
+            r.columns[0].physical_type.as_str()
+        ),
+        ("value", DType::U16, "INT32")
+    );
+    let footer = read_footer(&file);
+    let chunk = footer.row_group(0).column(0);
+    assert_eq!(r.columns[0].compressed_bytes, chunk.compressed_size() as u64);
+    assert_eq!(r.columns[0].uncompressed_bytes, chunk.uncompressed_size() as u64);
+
+    let (a, entries) = sprinkled(300);
+    let nnz = entries.len() as u64;
+    let (file, _) = write(&a, &sparse());
+    let r = ArrayFile::new(file.clone()).unwrap().sizes();
+    assert_eq!(r.disk_bytes, file.len() as u64);
+    assert!(r.columns.iter().map(|c| c.compressed_bytes).sum::<u64>() < r.disk_bytes);
+    assert_eq!(r.memory_bytes, 1000 * 300 * 8);
+    assert_eq!(r.nnz, nnz);
+    assert_eq!(r.coo_bytes, nnz * (2 + 2 + 8));
+    assert_eq!(r.coo_int64_bytes, nnz * (8 + 8 + 8));
+    assert_eq!(r.narrowed_bytes, nnz * (2 + 2 + 8), "the values do not narrow");
+    let value = r.columns.iter().find(|c| c.name == "value").unwrap();
+    assert!(value.dictionary_page);
+    assert_eq!(value.chosen_encoding.as_deref(), Some("dictionary"));
+    assert_eq!(value.physical_type, "DOUBLE");
+    assert!(r.columns.iter().all(|c| c.compressed_bytes > 0));
+
+    // A file on disk: the same numbers, and the file's length.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.parquet");
+    std::fs::write(&path, &file).unwrap();
+    let on_disk = ArrayFile::open(&path).unwrap().sizes();
+    assert_eq!(on_disk.disk_bytes, std::fs::metadata(&path).unwrap().len());
+    assert_eq!(on_disk, r);
+}
+
+#[test]
+fn fill_is_recorded_in_the_key_value_metadata() {
+    let mut a = Array1::from_elem(1000, f32::NAN);
+    a[3] = 1.0;
+    let (file, _) = write(&a, &sparse().with_fill(Scalar::Float(f64::NAN)));
+    let kv = read_footer(&file)
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .clone();
+    let json: serde_json::Value = serde_json::from_str(
+        kv.iter()
+            .find(|k| k.key == "arrstore")
+            .unwrap()
+            .value
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["layout"], "sparse");
+    assert_eq!(json["fill_bits"], "0x000000007fc00000");
+    assert_eq!(json["nnz"], 1);
+    let roles: Vec<_> = json["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["role"].clone())
+        .collect();
+    assert_eq!(roles, [serde_json::json!("index"), serde_json::json!("value")]);
+    assert_eq!(json["columns"][0]["axis"], 0);
+    assert_eq!(batches(&file).iter().map(|b| b.num_rows()).sum::<usize>(), 1);
+    assert_eq!(batches(&file)[0].column(0).null_count(), 0);
+}

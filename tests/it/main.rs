@@ -1,0 +1,7 @@
+//! The one integration-test binary: every module below shares one build.
+
+mod bad_data;
+mod cli;
+mod layout;
+mod npy;
+mod round_trip;
