@@ -208,6 +208,59 @@ impl<T: Element> Coo<T> {
         Ok(coo)
     }
 
+    /// A COO from entries in any order (as SciPy's `coo_array` allows): checked like
+    /// [`Coo::try_new`], then sorted into row-major order; entries with the same coordinates are
+    /// summed as SciPy sums them (integers wrap, booleans are or-ed).
+    ///
+    /// ```
+    /// use arrstore::Coo;
+    /// let c = Coo::try_from_unsorted(vec![2, 2], vec![vec![1, 0, 1], vec![0, 1, 0]], vec![5, 7, 1], 0).unwrap();
+    /// assert_eq!(c.values(), &[7, 6]);
+    /// assert_eq!(c.coords(0).get(1), 1);
+    /// ```
+    pub fn try_from_unsorted(
+        shape: Vec<usize>,
+        coords: Vec<Vec<u64>>,
+        values: Vec<T>,
+        fill: T,
+    ) -> Result<Coo<T>> {
+        let n = values.len();
+        let sorted_unique = (1..n).all(|e| {
+            let mut it = coords.iter().map(|c| c[e - 1].cmp(&c[e]));
+            it.find(|o| o.is_ne()) == Some(std::cmp::Ordering::Less)
+        });
+        // Lengths and ranges are checked by try_new; check lengths first so indexing is safe.
+        if coords.iter().any(|c| c.len() != n) || sorted_unique {
+            return Coo::try_new(shape, coords, values, fill);
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|&a, &b| {
+            coords
+                .iter()
+                .map(|c| c[a].cmp(&c[b]))
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+        let mut out_coords: Vec<Vec<u64>> = vec![Vec::with_capacity(n); coords.len()];
+        let mut out_values: Vec<T> = Vec::with_capacity(n);
+        let mut last: Option<usize> = None;
+        for &e in &order {
+            let same = last.is_some_and(|l| coords.iter().all(|c| c[l] == c[e]));
+            if same {
+                let v = out_values.last_mut().expect("a previous entry exists");
+                *v = v.sum(values[e]);
+            } else {
+                for (o, c) in out_coords.iter_mut().zip(&coords) {
+                    o.push(c[e]);
+                }
+                out_values.push(values[e]);
+            }
+            last = Some(e);
+        }
+        drop((coords, values, order));
+        Coo::try_new(shape, out_coords, out_values, fill)
+    }
+
     /// As [`Coo::try_new`].
     ///
     /// # Panics
@@ -336,20 +389,23 @@ pub enum DynCoo {
     F64(Coo<f64>),
 }
 
+/// Runs `$body` with `$c` bound to the [`Coo`] inside a [`DynCoo`].
+#[macro_export]
+#[doc(hidden)]
 macro_rules! with_dyn_coo {
     ($e:expr, $c:ident => $body:expr) => {
         match $e {
-            DynCoo::Bool($c) => $body,
-            DynCoo::I8($c) => $body,
-            DynCoo::I16($c) => $body,
-            DynCoo::I32($c) => $body,
-            DynCoo::I64($c) => $body,
-            DynCoo::U8($c) => $body,
-            DynCoo::U16($c) => $body,
-            DynCoo::U32($c) => $body,
-            DynCoo::U64($c) => $body,
-            DynCoo::F32($c) => $body,
-            DynCoo::F64($c) => $body,
+            $crate::DynCoo::Bool($c) => $body,
+            $crate::DynCoo::I8($c) => $body,
+            $crate::DynCoo::I16($c) => $body,
+            $crate::DynCoo::I32($c) => $body,
+            $crate::DynCoo::I64($c) => $body,
+            $crate::DynCoo::U8($c) => $body,
+            $crate::DynCoo::U16($c) => $body,
+            $crate::DynCoo::U32($c) => $body,
+            $crate::DynCoo::U64($c) => $body,
+            $crate::DynCoo::F32($c) => $body,
+            $crate::DynCoo::F64($c) => $body,
         }
     };
 }

@@ -223,6 +223,10 @@ pub trait Element: sealed::Sealed + Copy + Default + PartialEq + fmt::Debug + Se
     /// The element equal to `v`, bit for bit (only `f32` and `f64` have one).
     fn from_f32(v: f32) -> Option<Self>;
 
+    /// `self + other` as NumPy adds this dtype: integers wrap, floats follow IEEE 754, booleans
+    /// are or-ed. Used to merge duplicate sparse entries, as SciPy does.
+    fn sum(self, other: Self) -> Self;
+
     /// Wraps an array of this type in a [`DynArray`](crate::DynArray).
     fn into_dyn_array(a: ndarray::ArrayD<Self>) -> crate::DynArray;
 
@@ -284,6 +288,9 @@ macro_rules! int_element {
             fn from_f32(_: f32) -> Option<Self> {
                 None
             }
+            fn sum(self, other: Self) -> Self {
+                self.wrapping_add(other)
+            }
             fn into_dyn_array(a: ndarray::ArrayD<Self>) -> crate::DynArray {
                 crate::DynArray::$v(a)
             }
@@ -327,6 +334,9 @@ impl Element for bool {
     }
     fn from_f32(_: f32) -> Option<Self> {
         None
+    }
+    fn sum(self, other: Self) -> Self {
+        self | other
     }
     fn into_dyn_array(a: ndarray::ArrayD<Self>) -> crate::DynArray {
         crate::DynArray::Bool(a)
@@ -431,6 +441,9 @@ impl Element for f32 {
     fn from_f32(v: f32) -> Option<Self> {
         Some(v)
     }
+    fn sum(self, other: Self) -> Self {
+        self + other
+    }
     fn into_dyn_array(a: ndarray::ArrayD<Self>) -> crate::DynArray {
         crate::DynArray::F32(a)
     }
@@ -463,6 +476,9 @@ impl Element for f64 {
     }
     fn from_f32(v: f32) -> Option<Self> {
         Some(f32_to_f64_exact(v))
+    }
+    fn sum(self, other: Self) -> Self {
+        self + other
     }
     fn into_dyn_array(a: ndarray::ArrayD<Self>) -> crate::DynArray {
         crate::DynArray::F64(a)

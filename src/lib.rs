@@ -20,7 +20,10 @@
 //! - Read: [`read_array`] / [`read_array_from`] (the caller's type annotation picks dtype and
 //!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
 //!   ([`ArrayFile::read_narrowed`]) and the size report ([`ArrayFile::sizes`]).
-//! - `.npy` files: [`npy::read_npy`] / [`npy::write_npy`].
+//! - `.npy` files: [`npy::read_npy`] / [`npy::write_npy`]; `.npz` archives (NumPy's named
+//!   arrays and SciPy's sparse matrices, never densified): [`npz::read_npz`],
+//!   [`npz::write_npz`], [`npz::write_sparse_npz`].
+//! - Stores of many named arrays (a directory, one file per array): [`store::Store`].
 //! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
 //!   self-description), [`sizes`], [`coo`].
 //!
@@ -60,9 +63,11 @@ pub mod fsio;
 pub mod meta;
 pub mod narrow;
 pub mod npy;
+pub mod npz;
 pub mod options;
 pub mod read;
 pub mod sizes;
+pub mod store;
 pub mod write;
 
 pub use coo::{Coo, Coords, DynCoo};

@@ -185,6 +185,52 @@ fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> 
 
 /// Reads the magic, version, header length and header, and parses the header.
 fn read_header<R: Read>(reader: &mut R) -> Result<Header> {
+    parse_header(&read_header_text(reader)?)
+}
+
+/// Reads a 0-d byte-string array (dtype `|S<n>`, as SciPy stores the `format` of a sparse
+/// matrix in an `.npz`), returning its bytes without the trailing NULs.
+pub(crate) fn read_npy_bytes_from<R: Read>(mut reader: R) -> Result<Vec<u8>> {
+    let text = read_header_text(&mut reader)?;
+    let mut parser = Parser { text: &text, pos: 0 };
+    let entries = parser.top_dict()?;
+    let mut width = None;
+    let mut scalar = false;
+    for (key, value, raw) in entries {
+        match (key.as_str(), value) {
+            ("descr", Lit::Str(d)) => {
+                width = d
+                    .strip_prefix("|S")
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|&n| n <= 1 << 16);
+                if width.is_none() {
+                    return Err(bad(format!(
+                        "expected a byte string (dtype '|S<n>'), found {raw}"
+                    )));
+                }
+            }
+            ("shape", Lit::Tuple(items) | Lit::List(items)) => scalar = items.is_empty(),
+            _ => {}
+        }
+    }
+    let width = width.ok_or_else(|| bad("the header has no 'descr' key"))?;
+    if !scalar {
+        return Err(bad("expected a 0-d byte string"));
+    }
+    let mut buf = vec![0u8; width];
+    if read_full(&mut reader, &mut buf)? < width {
+        return Err(bad(format!(
+            "the data ends before the {width} bytes of the string"
+        )));
+    }
+    while buf.last() == Some(&0) {
+        buf.pop();
+    }
+    Ok(buf)
+}
+
+/// Reads the magic, version, header length and the header's text.
+fn read_header_text<R: Read>(reader: &mut R) -> Result<String> {
     let mut prefix = [0u8; 8];
     let got = read_full(reader, &mut prefix)?;
     let present = prefix.get(..got).unwrap_or(&[]);
@@ -234,7 +280,7 @@ fn read_header<R: Read>(reader: &mut R) -> Result<Header> {
         // Latin-1: every byte is the code point of the same value.
         raw.iter().map(|&b| char::from(b)).collect()
     };
-    parse_header(&text)
+    Ok(text)
 }
 
 /// Parses the header text: a Python dict literal with the keys `descr`, `fortran_order`,
@@ -674,9 +720,20 @@ fn descr_of(dtype: DType) -> &'static str {
 
 /// The magic, version, header length and padded header for an array.
 fn header_bytes(dtype: DType, shape: &[usize], fortran: bool) -> Result<Vec<u8>> {
+    header_bytes_for(descr_of(dtype), shape, fortran)
+}
+
+/// Writes a 0-d byte-string array (dtype `|S<n>`), as SciPy stores a sparse matrix's `format`.
+pub(crate) fn write_npy_bytes_to<W: Write>(mut writer: W, bytes: &[u8]) -> Result<()> {
+    writer.write_all(&header_bytes_for(&format!("|S{}", bytes.len()), &[], false)?)?;
+    writer.write_all(bytes)?;
+    Ok(())
+}
+
+fn header_bytes_for(descr: &str, shape: &[usize], fortran: bool) -> Result<Vec<u8>> {
     let mut dict = format!(
         "{{'descr': '{}', 'fortran_order': {}, 'shape': (",
-        descr_of(dtype),
+        descr,
         if fortran { "True" } else { "False" }
     );
     for (i, n) in shape.iter().enumerate() {

@@ -8,6 +8,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "arrstore", version, propagate_version = true)]
 pub struct Cli {
+    /// Print nothing but errors (no summary, no progress).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -16,27 +19,43 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Store a .npy array as an arrstore Parquet file (narrowed, dense or COO, exact).
-    #[command(
-        after_help = "Example:\n  arrstore write counts.npy counts.parquet\n  arrstore write stars.npy stars.parquet --layout sparse --fill nan"
-    )]
+    /// Store an array: a .npy file, a SciPy sparse .npz (kept sparse), or a NumPy .npz of
+    /// several arrays (stored as a directory, one file per array).
+    #[command(after_help = "Examples:
+  arrstore write counts.npy counts.parquet
+  arrstore write stars.npy stars.parquet --layout sparse --fill nan
+  arrstore write matrix.npz matrix.parquet      # scipy.sparse.save_npz file: stays COO
+  arrstore write arrays.npz arrays/             # np.savez file: a store")]
     Write(WriteArgs),
-    /// Read an arrstore Parquet file back into a .npy array (exactly the original).
-    #[command(after_help = "Example:\n  arrstore read counts.parquet -o counts.npy")]
+    /// Read a stored array back exactly: to .npy, or to .npz (a sparse array as SciPy's COO,
+    /// a store as NumPy's archive).
+    #[command(after_help = "Examples:
+  arrstore read counts.parquet -o counts.npy
+  arrstore read matrix.parquet -o matrix.npz    # scipy.sparse.load_npz loads it
+  arrstore read arrays/ -o arrays.npz")]
     Read(ReadArgs),
-    /// Show how an array is stored: layout, types, encodings and sizes.
-    #[command(
-        after_help = "Example:\n  arrstore info counts.parquet\n  arrstore info counts.parquet --json"
-    )]
+    /// Show how an array (or every array of a store) is stored: layout, types, encodings,
+    /// sizes in memory and on disk.
+    #[command(after_help = "Examples:
+  arrstore info counts.parquet
+  arrstore info counts.parquet --json
+  arrstore info arrays/")]
     Info(InfoArgs),
+    /// Store the article's examples (uint64 ones, a 90%-zero star image) and print arrstore's
+    /// sizes beside the article's figures.
+    #[command(after_help = "Example:\n  arrstore demo\n  arrstore demo /tmp/demo")]
+    Demo(DemoArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  arrstore completions bash > /etc/bash_completion.d/arrstore")]
+    Completions(CompletionsArgs),
 }
 
 /// `arrstore write`.
 #[derive(Debug, Args)]
 pub struct WriteArgs {
-    /// The input array (.npy: bool, int8..int64, uint8..uint64, float32, float64; any order).
+    /// The input: .npy (bool, int8..int64, uint8..uint64, float32, float64; any order), or .npz.
     pub input: PathBuf,
-    /// The Parquet file to write.
+    /// The Parquet file to write (a directory for a NumPy .npz of several arrays).
     pub output: PathBuf,
     /// auto (the smaller of dense and sparse), dense, or sparse (COO).
     #[arg(long, default_value = "auto")]
@@ -54,23 +73,27 @@ pub struct WriteArgs {
     /// Replace the output if it exists.
     #[arg(short, long)]
     pub force: bool,
-    /// Print nothing on success.
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// `arrstore read`.
 #[derive(Debug, Args)]
 pub struct ReadArgs {
-    /// The arrstore Parquet file.
+    /// The arrstore Parquet file, or a store directory.
     pub input: PathBuf,
-    /// The .npy file to write.
+    /// The .npy or .npz file to write.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Write the stored, narrowed dtype instead of the original (smaller; refused when the
     /// values are stored with an offset, since they would not be the original values).
     #[arg(long)]
     pub narrowed: bool,
+    /// Deflate the entries of an .npz output (as np.savez_compressed).
+    #[arg(long)]
+    pub compress: bool,
+    /// The most memory a dense output may take, in bytes (suffixes K, M, G, T); default: the
+    /// memory available now.
+    #[arg(long, value_parser = parse_bytes)]
+    pub max_memory: Option<u64>,
     /// Replace the output if it exists.
     #[arg(short, long)]
     pub force: bool,
@@ -79,9 +102,62 @@ pub struct ReadArgs {
 /// `arrstore info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// The arrstore Parquet file.
+    /// The arrstore Parquet file, or a store directory.
     pub input: PathBuf,
     /// Print a JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `arrstore demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Where to write the example files (default: a temporary directory, removed afterwards).
+    pub dir: Option<PathBuf>,
+}
+
+/// `arrstore completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+/// `4096`, `64K`, `1.5G` (binary multiples) as bytes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m = match c.to_ascii_uppercase() {
+                'K' => 1u64 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                'B' => 1,
+                _ => return Err(format!("'{s}': unknown size suffix '{c}' (K, M, G, T)")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let v: f64 = num.trim().parse().map_err(|_| format!("'{s}' is not a size"))?;
+    if !(v >= 0.0 && v.is_finite()) {
+        return Err(format!("'{s}' is not a size"));
+    }
+    // A user-typed size: rounding to whole bytes is intended.
+    Ok((v * mult as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bytes;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_bytes("4096"), Ok(4096));
+        assert_eq!(parse_bytes("64K"), Ok(65536));
+        assert_eq!(parse_bytes("1.5g"), Ok(3 << 29));
+        assert!(parse_bytes("12Q").is_err());
+        assert!(parse_bytes("-1").is_err());
+    }
 }

@@ -9,6 +9,9 @@ use crate::args::InfoArgs;
 use crate::fmt::{bytes, ratio, shape, thousands};
 
 pub fn run(a: &InfoArgs) -> Result<()> {
+    if arrstore::store::Store::is_store(&a.input) {
+        return store(a);
+    }
     let file = arrstore::ArrayFile::open(&a.input)?;
     let r = file.sizes();
     let mut out = std::io::stdout().lock();
@@ -95,5 +98,67 @@ pub fn run(a: &InfoArgs) -> Result<()> {
             thousands(c.uncompressed_bytes),
         )?;
     }
+    Ok(())
+}
+
+/// The arrays of a store, one line each, with totals.
+fn store(a: &InfoArgs) -> Result<()> {
+    let store = arrstore::store::Store::open(&a.input)?;
+    let sizes = store.sizes()?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let arrays: Vec<serde_json::Value> = store
+            .entries()
+            .iter()
+            .zip(&sizes)
+            .map(|(e, (_, r))| {
+                let mut v = serde_json::to_value(r).expect("a size report serializes");
+                v["name"] = e.name.clone().into();
+                v["file"] = e.file.clone().into();
+                v
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "store": a.input, "arrays": arrays }))?
+        )?;
+        return Ok(());
+    }
+    writeln!(out, "store      {} ({} arrays)", a.input.display(), sizes.len())?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<20}{:<9}{:<16}{:<8}{:>14}{:>14}{:>14}{:>14}{:>9}",
+        "array", "dtype", "shape", "layout", "nnz", "memory", "narrowed", "on disk", "ratio"
+    )?;
+    let (mut memory, mut narrowed, mut disk) = (0u64, 0u64, 0u64);
+    for (name, r) in &sizes {
+        memory = memory.saturating_add(r.memory_bytes);
+        narrowed = narrowed.saturating_add(r.narrowed_bytes);
+        disk = disk.saturating_add(r.disk_bytes);
+        writeln!(
+            out,
+            "{:<20}{:<9}{:<16}{:<8}{:>14}{:>14}{:>14}{:>14}{:>9.4}",
+            name,
+            r.dtype.name(),
+            shape(&r.shape),
+            r.layout.name(),
+            thousands(r.nnz),
+            bytes(r.memory_bytes),
+            bytes(r.narrowed_bytes),
+            bytes(r.disk_bytes),
+            ratio(r.disk_bytes, r.memory_bytes)
+        )?;
+    }
+    writeln!(
+        out,
+        "{:<67}{:>14}{:>14}{:>14}{:>9.4}",
+        "total",
+        bytes(memory),
+        bytes(narrowed),
+        bytes(disk),
+        ratio(disk, memory)
+    )?;
     Ok(())
 }

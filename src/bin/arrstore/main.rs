@@ -1,23 +1,37 @@
 //! The `arrstore` command: parses the command line, dispatches to one module per subcommand,
-//! and prints errors with their cause chain (`error: ...`, exit 1; usage errors exit 2).
+//! and prints errors with their cause chain (`error: ...`, exit 1; usage errors exit 2; a
+//! closed stdout exits 0 quietly).
 
 mod args;
+mod demo;
 mod fmt;
 mod info;
+mod progress;
 mod read;
 mod write;
 
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    let quiet = cli.quiet;
     let result = match cli.command {
-        args::Command::Write(a) => write::run(&a),
-        args::Command::Read(a) => read::run(&a),
+        args::Command::Write(a) => write::run(&a, quiet),
+        args::Command::Read(a) => read::run(&a, quiet),
         args::Command::Info(a) => info::run(&a),
+        args::Command::Demo(a) => demo::run(&a, quiet),
+        args::Command::Completions(a) => {
+            clap_complete::generate(
+                a.shell,
+                &mut args::Cli::command(),
+                "arrstore",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

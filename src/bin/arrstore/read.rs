@@ -1,17 +1,40 @@
-//! `arrstore read IN.parquet -o OUT.npy`: the exact original array (or its narrowed form).
+//! `arrstore read IN -o OUT`: the exact original array as .npy, a sparse array as SciPy's COO
+//! .npz (never densified), a store as NumPy's .npz; dense outputs are checked against the
+//! memory they may use first.
+
+use std::path::Path;
 
 use anyhow::{bail, Result};
+use arrstore::store::Store;
+use arrstore::{ArrayFile, ArrayMeta, StoredLayout};
 
 use crate::args::ReadArgs;
+use crate::fmt;
+use crate::progress::Progress;
 
-pub fn run(a: &ReadArgs) -> Result<()> {
+pub fn run(a: &ReadArgs, quiet: bool) -> Result<()> {
     if !a.force && a.output.exists() {
         bail!(
             "{}: output already exists (pass --force to replace it)",
             a.output.display()
         );
     }
-    let file = arrstore::ArrayFile::open(&a.input)?;
+    let to_npz = a
+        .output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+    let limit = a.max_memory.or_else(available_memory);
+    if Store::is_store(&a.input) {
+        return read_store(a, quiet, to_npz, limit);
+    }
+    let file = ArrayFile::open(&a.input)?;
+    let progress = Progress::spinner(quiet, format!("reading {}", a.input.display()));
+    if to_npz && file.meta().layout == StoredLayout::Sparse && !a.narrowed {
+        let coo = file.read_dyn_coo()?;
+        arrstore::npz::write_sparse_npz(&a.output, &coo, a.compress, a.force)?;
+        return Ok(());
+    }
+    check_memory(&a.input, file.meta(), a.narrowed, limit)?;
     let array = if a.narrowed {
         let n = file.read_narrowed()?;
         if n.offset != 0 {
@@ -25,6 +48,94 @@ pub fn run(a: &ReadArgs) -> Result<()> {
     } else {
         file.read_dyn()?
     };
-    arrstore::npy::write_npy(&a.output, &array, a.force)?;
+    progress.set_message(format!("writing {}", a.output.display()));
+    if to_npz {
+        let key = a
+            .input
+            .file_stem()
+            .map_or("arr_0".into(), |s| s.to_string_lossy().into_owned());
+        arrstore::npz::write_npz(&a.output, &[(key.as_str(), &array)], a.compress, a.force)?;
+    } else {
+        arrstore::npy::write_npy(&a.output, &array, a.force)?;
+    }
     Ok(())
+}
+
+fn read_store(a: &ReadArgs, quiet: bool, to_npz: bool, limit: Option<u64>) -> Result<()> {
+    let store = Store::open(&a.input)?;
+    if !to_npz {
+        bail!(
+            "{}: a store holds {} arrays; read it into an .npz (-o FILE.npz)",
+            a.input.display(),
+            store.entries().len()
+        );
+    }
+    let mut total = 0u64;
+    for name in store.names() {
+        let f = store.file(name)?;
+        total = total.saturating_add(dense_bytes(f.meta(), a.narrowed)?);
+    }
+    if let Some(limit) = limit.filter(|&l| total > l) {
+        bail!(
+            "{}: the store's arrays need {} in memory, more than the {} that may be used (--max-memory)",
+            a.input.display(),
+            fmt::bytes(total),
+            fmt::bytes(limit)
+        );
+    }
+    let bar = Progress::bar(
+        quiet,
+        store.entries().len() as u64,
+        format!("reading {}", a.input.display()),
+    ); // a count
+    let mut arrays = Vec::new();
+    for name in store.names() {
+        let f = store.file(name)?;
+        arrays.push((
+            name.to_string(),
+            if a.narrowed {
+                f.read_narrowed()?.array
+            } else {
+                f.read_dyn()?
+            },
+        ));
+        bar.inc();
+    }
+    let refs: Vec<(&str, &arrstore::DynArray)> = arrays.iter().map(|(n, x)| (n.as_str(), x)).collect();
+    arrstore::npz::write_npz(&a.output, &refs, a.compress, a.force)?;
+    Ok(())
+}
+
+/// Bytes of the dense array a read produces.
+fn dense_bytes(meta: &ArrayMeta, narrowed: bool) -> Result<u64> {
+    let itemsize = if narrowed {
+        meta.value_column().stored_type.size()
+    } else {
+        meta.dtype.size()
+    };
+    Ok(meta.cells()?.saturating_mul(itemsize as u64)) // itemsize is at most 8
+}
+
+fn check_memory(input: &Path, meta: &ArrayMeta, narrowed: bool, limit: Option<u64>) -> Result<()> {
+    let need = dense_bytes(meta, narrowed)?;
+    if let Some(limit) = limit.filter(|&l| need > l) {
+        bail!(
+            "{}: the dense array needs {} ({} cells of {}), more than the {} that may be used (--max-memory); \
+             a sparse array can be read to .npz without densifying",
+            input.display(),
+            fmt::bytes(need),
+            fmt::thousands(meta.cells()?),
+            meta.dtype,
+            fmt::bytes(limit)
+        );
+    }
+    Ok(())
+}
+
+/// The memory available to new allocations (Linux `MemAvailable`), if known.
+fn available_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
 }

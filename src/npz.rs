@@ -1,0 +1,420 @@
+//! `.npz` archives: NumPy's (`np.savez`, `np.savez_compressed`: several named arrays) and
+//! SciPy's sparse matrices (`scipy.sparse.save_npz`), read and written without densifying.
+//!
+//! Spec card:
+//! - An `.npz` is a zip archive of `.npy` files, one per array, named `<key>.npy`, stored or
+//!   deflated.
+//! - SciPy's sparse archives hold `format.npy` (a byte string: `coo`, `csr` or `csc`),
+//!   `shape.npy` and `data.npy`, and for `coo` either `row.npy`/`col.npy` (2-D) or `coords.npy`
+//!   (an `(ndim, nnz)` array, SciPy's n-d COO), for `csr`/`csc` `indices.npy` and `indptr.npy`;
+//!   `_is_array.npy` marks a sparse *array* rather than a matrix. [`read_npz`] turns these into a
+//!   [`DynCoo`] directly from the coordinates (memory proportional to the nonzeros); duplicate
+//!   entries are summed as SciPy sums them.
+//! - [`write_sparse_npz`] writes SciPy's COO layout (`row`/`col` for 2-D, `coords` otherwise),
+//!   which `scipy.sparse.load_npz` loads.
+//!
+//! ```
+//! use arrstore::npz::{read_npz_from, write_npz_to, Npz};
+//! use arrstore::DynArray;
+//! let a = DynArray::from(ndarray::arr1(&[1i32, 2, 3]).into_dyn());
+//! let mut zip = std::io::Cursor::new(Vec::new());
+//! write_npz_to(&mut zip, &[("counts", &a)], true)?;
+//! zip.set_position(0);
+//! let Npz::Arrays(arrays) = read_npz_from(zip)? else { unreachable!() };
+//! assert_eq!(arrays[0].0, "counts");
+//! assert!(arrays[0].1.bit_eq(&a));
+//! # Ok::<(), arrstore::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, Write};
+use std::path::Path;
+
+use crate::coo::{Coo, DynCoo};
+use crate::dtype::{DType, Element};
+use crate::dynarray::DynArray;
+use crate::error::{Error, Result};
+use crate::npy;
+use crate::with_dtype;
+
+/// What an `.npz` holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Npz {
+    /// NumPy's archive of named arrays, in archive order.
+    Arrays(Vec<(String, DynArray)>),
+    /// A SciPy sparse matrix or array, as COO.
+    Sparse(DynCoo),
+}
+
+fn bad(message: impl Into<String>) -> Error {
+    Error::UnsupportedNpy(message.into())
+}
+
+fn zip_error(e: zip::result::ZipError) -> Error {
+    match e {
+        zip::result::ZipError::Io(io) => Error::Io(io),
+        other => bad(format!("not a readable .npz (zip) archive: {other}")),
+    }
+}
+
+/// Reads an `.npz` archive: a SciPy sparse matrix when it has SciPy's `format`, `shape` and
+/// `data` entries, NumPy's named arrays otherwise.
+pub fn read_npz_from<R: Read + Seek>(reader: R) -> Result<Npz> {
+    let mut zip = zip::ZipArchive::new(reader).map_err(zip_error)?;
+    let names: Vec<String> = zip
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()))
+        .collect::<Result<_, _>>()
+        .map_err(zip_error)?;
+    let has = |n: &str| names.iter().any(|x| x == n);
+    if has("format.npy") && has("shape.npy") && has("data.npy") {
+        let format = {
+            let entry = zip.by_name("format.npy").map_err(zip_error)?;
+            npy::read_npy_bytes_from(entry).map_err(|e| in_entry(e, "format.npy"))?
+        };
+        let mut arrays = BTreeMap::new();
+        for name in &names {
+            if name == "format.npy" {
+                continue;
+            }
+            let entry = zip.by_name(name).map_err(zip_error)?;
+            let a = npy::read_npy_from(entry).map_err(|e| in_entry(e, name))?;
+            arrays.insert(name.trim_end_matches(".npy").to_string(), a);
+        }
+        return sparse_from_scipy(&format, arrays).map(Npz::Sparse);
+    }
+    let mut arrays = Vec::with_capacity(names.len());
+    for i in 0..zip.len() {
+        let entry = zip.by_index(i).map_err(zip_error)?;
+        let name = entry.name().map_err(zip_error)?.into_owned();
+        if entry.is_dir() {
+            continue;
+        }
+        let a = npy::read_npy_from(entry).map_err(|e| in_entry(e, &name))?;
+        let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
+        arrays.push((key, a));
+    }
+    Ok(Npz::Arrays(arrays))
+}
+
+/// Reads the `.npz` at `path`; errors name the file.
+pub fn read_npz(path: impl AsRef<Path>) -> Result<Npz> {
+    let path = path.as_ref();
+    File::open(path)
+        .map_err(Error::from)
+        .and_then(|f| read_npz_from(BufReader::new(f)))
+        .map_err(|e| e.in_file(path))
+}
+
+/// An error inside one archive entry, naming it.
+fn in_entry(e: Error, name: &str) -> Error {
+    match e {
+        Error::UnsupportedNpy(m) => bad(format!("entry '{name}': {m}")),
+        other => other,
+    }
+}
+
+/// Non-negative integers of any integer dtype (coordinates, `indptr`, a shape).
+fn unsigned(a: &DynArray, what: &str) -> Result<Vec<u64>> {
+    fn go<T: Element>(a: &ndarray::ArrayD<T>, what: &str) -> Result<Vec<u64>> {
+        a.iter()
+            .map(|v| {
+                v.to_int()
+                    .and_then(|i| u64::try_from(i).ok())
+                    .ok_or_else(|| bad(format!("'{what}' holds {v:?}, not a non-negative integer")))
+            })
+            .collect()
+    }
+    if !a.dtype().is_integer() {
+        return Err(bad(format!("'{what}' is {}, not an integer array", a.dtype())));
+    }
+    crate::with_dyn_array!(a, x => go(x, what))
+}
+
+fn take(arrays: &mut BTreeMap<String, DynArray>, name: &str) -> Result<DynArray> {
+    arrays
+        .remove(name)
+        .ok_or_else(|| bad(format!("the sparse archive has no '{name}.npy'")))
+}
+
+fn to_usize(v: u64, what: &str) -> Result<usize> {
+    usize::try_from(v).map_err(|_| bad(format!("{what} {v} does not fit in memory on this machine")))
+}
+
+/// Builds the COO of a SciPy sparse archive from its entries.
+fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> Result<DynCoo> {
+    let shape: Vec<usize> = unsigned(&take(&mut arrays, "shape")?, "shape")?
+        .into_iter()
+        .map(|d| to_usize(d, "axis length"))
+        .collect::<Result<_>>()?;
+    let data = take(&mut arrays, "data")?;
+    if data.shape().len() != 1 {
+        return Err(bad(format!("'data' has shape {:?}, expected 1-d", data.shape())));
+    }
+    let nnz = data.len();
+    let coords: Vec<Vec<u64>> = match format {
+        b"coo" => {
+            if let Some(c) = arrays.remove("coords") {
+                let flat = unsigned(&c, "coords")?;
+                if c.shape() != [shape.len(), nnz] {
+                    return Err(bad(format!(
+                        "'coords' has shape {:?}, expected [{}, {nnz}]",
+                        c.shape(),
+                        shape.len()
+                    )));
+                }
+                // `unsigned` reads in logical (C) order: one row per axis.
+                if nnz == 0 {
+                    vec![Vec::new(); shape.len()]
+                } else {
+                    flat.chunks(nnz).map(<[u64]>::to_vec).collect()
+                }
+            } else {
+                vec![
+                    unsigned(&take(&mut arrays, "row")?, "row")?,
+                    unsigned(&take(&mut arrays, "col")?, "col")?,
+                ]
+            }
+        }
+        b"csr" | b"csc" => {
+            if shape.len() != 2 {
+                return Err(bad(format!(
+                    "a {} matrix has 2 axes, this one {:?}",
+                    format.escape_ascii(),
+                    shape
+                )));
+            }
+            let indptr = unsigned(&take(&mut arrays, "indptr")?, "indptr")?;
+            let indices = unsigned(&take(&mut arrays, "indices")?, "indices")?;
+            let major = if format == b"csr" { shape[0] } else { shape[1] };
+            if indptr.len() != major + 1 || indptr.last().copied() != Some(nnz as u64) {
+                // usize fits in u64
+                return Err(bad(format!(
+                    "'indptr' has {} entries ending at {:?}; {} rows/columns and {nnz} values need {} ending at {nnz}",
+                    indptr.len(),
+                    indptr.last(),
+                    major,
+                    major + 1
+                )));
+            }
+            let mut outer = Vec::with_capacity(nnz);
+            for (i, w) in indptr.windows(2).enumerate() {
+                if w[1] < w[0] {
+                    return Err(bad(format!("'indptr' decreases at position {i}")));
+                }
+                outer.extend(std::iter::repeat_n(
+                    i as u64,
+                    to_usize(w[1] - w[0], "row length")?,
+                )); // usize fits in u64
+            }
+            if format == b"csr" {
+                vec![outer, indices]
+            } else {
+                vec![indices, outer]
+            }
+        }
+        other => {
+            return Err(bad(format!(
+                "SciPy sparse format '{}' is not supported (coo, csr and csc are); convert with .tocoo()",
+                other.escape_ascii()
+            )))
+        }
+    };
+    if coords.len() != shape.len() || coords.iter().any(|c| c.len() != nnz) {
+        return Err(bad(format!(
+            "{} coordinate arrays of lengths {:?} for shape {shape:?} and {nnz} values",
+            coords.len(),
+            coords.iter().map(Vec::len).collect::<Vec<_>>()
+        )));
+    }
+    fn build<T: Element>(shape: Vec<usize>, coords: Vec<Vec<u64>>, data: DynArray) -> Result<DynCoo>
+    where
+        DynCoo: From<Coo<T>>,
+    {
+        let values: Vec<T> = data
+            .into_typed::<T>()
+            .map_err(|_| bad("'data' changed type"))?
+            .into_iter()
+            .collect();
+        Ok(Coo::try_from_unsorted(shape, coords, values, T::from_bits(0))?.into())
+    }
+    with_dtype!(data.dtype(), T => build::<T>(shape, coords, data))
+}
+
+/// Writes named arrays as an `.npz` (deflated when `compress`, as `np.savez_compressed`).
+pub fn write_npz_to<W: Write + Seek>(writer: W, arrays: &[(&str, &DynArray)], compress: bool) -> Result<()> {
+    let mut zip = zip::ZipWriter::new(writer);
+    let method = if compress {
+        zip::CompressionMethod::Deflated
+    } else {
+        zip::CompressionMethod::Stored
+    };
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(method)
+        .large_file(true);
+    for (name, a) in arrays {
+        zip.start_file(format!("{name}.npy"), options)
+            .map_err(zip_error)?;
+        npy::write_npy_to(&mut zip, a)?;
+    }
+    zip.finish().map_err(zip_error)?;
+    Ok(())
+}
+
+/// Writes named arrays to the `.npz` at `path`, atomically.
+pub fn write_npz(
+    path: impl AsRef<Path>,
+    arrays: &[(&str, &DynArray)],
+    compress: bool,
+    overwrite: bool,
+) -> Result<()> {
+    crate::fsio::write_atomic(path.as_ref(), overwrite, |w| write_npz_to(w, arrays, compress))
+}
+
+/// Writes a COO as SciPy's sparse `.npz` (COO format): `scipy.sparse.load_npz` loads it.
+/// Coordinates are int32 when every axis fits, int64 otherwise; 2-D arrays use `row`/`col`,
+/// others SciPy's n-d `coords`.
+pub fn write_sparse_npz_to<W: Write + Seek>(writer: W, coo: &DynCoo, compress: bool) -> Result<()> {
+    fn go<T: Element, W: Write + Seek>(writer: W, coo: &Coo<T>, compress: bool) -> Result<()> {
+        let n = coo.nnz();
+        let wide = coo.shape().iter().any(|&d| i32::try_from(d).is_err());
+        let axis = |k: usize| -> DynArray {
+            let c = coo.coords(k);
+            if wide {
+                DynArray::from(ndarray::Array1::from_iter((0..n).map(|e| c.get(e) as i64)).into_dyn())
+            // < axis length, fits
+            } else {
+                DynArray::from(ndarray::Array1::from_iter((0..n).map(|e| c.get(e) as i32)).into_dyn())
+                // < i32::MAX, checked above
+            }
+        };
+        let data = DynArray::from(ndarray::Array1::from(coo.values().to_vec()).into_dyn());
+        let shape =
+            DynArray::from(ndarray::Array1::from_iter(coo.shape().iter().map(|&d| d as i64)).into_dyn()); // numpy shapes are int64
+        let mut entries: Vec<(String, DynArray)> = Vec::new();
+        if coo.shape().len() == 2 {
+            entries.push(("row".into(), axis(0)));
+            entries.push(("col".into(), axis(1)));
+        } else {
+            let ndim = coo.shape().len();
+            let flat: Vec<i64> = (0..ndim)
+                .flat_map(|k| (0..n).map(move |e| coo.coords(k).get(e) as i64)) // < axis length, fits
+                .collect();
+            let coords = ndarray::Array2::from_shape_vec((ndim, n), flat).expect("ndim x nnz values");
+            entries.push(("coords".into(), DynArray::from(coords.into_dyn())));
+            entries.push(("_is_array".into(), DynArray::from(ndarray::arr0(true).into_dyn())));
+        }
+        entries.push(("shape".into(), shape));
+        entries.push(("data".into(), data));
+        let mut zip = zip::ZipWriter::new(writer);
+        let method = if compress {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .large_file(true);
+        zip.start_file("format.npy", options).map_err(zip_error)?;
+        npy::write_npy_bytes_to(&mut zip, b"coo")?;
+        for (name, a) in &entries {
+            zip.start_file(format!("{name}.npy"), options)
+                .map_err(zip_error)?;
+            npy::write_npy_to(&mut zip, a)?;
+        }
+        zip.finish().map_err(zip_error)?;
+        Ok(())
+    }
+    crate::with_dyn_coo!(coo, c => go(writer, c, compress))
+}
+
+/// Writes a COO to the SciPy `.npz` at `path`, atomically.
+pub fn write_sparse_npz(path: impl AsRef<Path>, coo: &DynCoo, compress: bool, overwrite: bool) -> Result<()> {
+    crate::fsio::write_atomic(path.as_ref(), overwrite, |w| {
+        write_sparse_npz_to(w, coo, compress)
+    })
+}
+
+/// The dtype of SciPy's index arrays for a shape (int32 when every axis fits).
+pub fn scipy_index_dtype(shape: &[usize]) -> DType {
+    if shape.iter().all(|&d| i32::try_from(d).is_ok()) {
+        DType::I32
+    } else {
+        DType::I64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn sparse_round_trip(coo: DynCoo) {
+        let mut buf = Cursor::new(Vec::new());
+        write_sparse_npz_to(&mut buf, &coo, false).unwrap();
+        buf.set_position(0);
+        assert_eq!(read_npz_from(buf).unwrap(), Npz::Sparse(coo));
+    }
+
+    #[test]
+    fn sparse_archives_round_trip() {
+        let c = Coo::new(vec![3, 4], vec![vec![0, 2], vec![1, 3]], vec![1.5f64, -0.0], 0.0);
+        sparse_round_trip(c.into());
+        let c = Coo::new(
+            vec![2, 3, 4],
+            vec![vec![0, 1], vec![2, 0], vec![1, 1]],
+            vec![7u8, 9],
+            0,
+        );
+        sparse_round_trip(c.into());
+        let c = Coo::new(
+            vec![3_000_000_000, 2],
+            vec![vec![2_999_999_999], vec![1]],
+            vec![true],
+            false,
+        );
+        sparse_round_trip(c.into());
+    }
+
+    #[test]
+    fn unknown_scipy_formats_are_errors() {
+        let mut arrays = BTreeMap::new();
+        arrays.insert(
+            "shape".to_string(),
+            DynArray::from(ndarray::arr1(&[2i64, 2]).into_dyn()),
+        );
+        arrays.insert(
+            "data".to_string(),
+            DynArray::from(ndarray::arr1(&[1.0f64]).into_dyn()),
+        );
+        let e = sparse_from_scipy(b"dia", arrays).unwrap_err();
+        assert!(e.to_string().contains("'dia' is not supported"), "{e}");
+    }
+
+    #[test]
+    fn csr_expands_rows() {
+        let mut arrays = BTreeMap::new();
+        arrays.insert(
+            "shape".to_string(),
+            DynArray::from(ndarray::arr1(&[3i64, 3]).into_dyn()),
+        );
+        arrays.insert(
+            "data".to_string(),
+            DynArray::from(ndarray::arr1(&[1i16, 2, 3]).into_dyn()),
+        );
+        arrays.insert(
+            "indptr".to_string(),
+            DynArray::from(ndarray::arr1(&[0i32, 2, 2, 3]).into_dyn()),
+        );
+        arrays.insert(
+            "indices".to_string(),
+            DynArray::from(ndarray::arr1(&[2i32, 0, 1]).into_dyn()),
+        );
+        let DynCoo::I16(c) = sparse_from_scipy(b"csr", arrays).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.values(), &[2, 1, 3], "sorted within the row");
+        assert_eq!((c.coords(0).get(2), c.coords(1).get(2)), (2, 1));
+    }
+}

@@ -1,0 +1,365 @@
+//! A store: a directory of arrstore files, one per named array, with an index.
+//!
+//! Spec card (store format 1.0):
+//! - the directory holds one arrstore Parquet file per array and `store.json`;
+//! - `store.json` is `{"format_version": "1.0", "arrays": [{"name": "...", "file": "..."}]}`,
+//!   arrays in insertion order; `name` is any string (an `.npz` key), `file` a plain file name
+//!   in the directory derived from it (`[A-Za-z0-9._-]` kept, other characters `_`, made unique);
+//! - every file is an ordinary arrstore file: it opens on its own, in any Parquet reader.
+//!
+//! ```
+//! use arrstore::store::Store;
+//! use arrstore::{DynArray, WriteOptions};
+//! let dir = tempfile::tempdir()?;
+//! let mut store = Store::create(dir.path().join("s"))?;
+//! store.add("counts", &DynArray::from(ndarray::arr1(&[1u32, 2, 3]).into_dyn()), &WriteOptions::default())?;
+//! let store = Store::open(dir.path().join("s"))?;
+//! assert_eq!(store.names(), vec!["counts"]);
+//! assert_eq!(store.read_dyn("counts")?.len(), 3);
+//! # Ok::<(), arrstore::Error>(())
+//! ```
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::coo::DynCoo;
+use crate::dynarray::DynArray;
+use crate::error::{Error, Result};
+use crate::options::WriteOptions;
+use crate::read::ArrayFile;
+use crate::sizes::SizeReport;
+use crate::write::WriteSummary;
+
+/// The index file of a store.
+pub const STORE_INDEX: &str = "store.json";
+
+/// The store format version this library writes.
+pub const STORE_FORMAT_VERSION: &str = "1.0";
+
+/// One array of a store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreEntry {
+    /// The array's name (an `.npz` key).
+    pub name: String,
+    /// Its file, in the store's directory.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct StoreIndex {
+    format_version: String,
+    arrays: Vec<StoreEntry>,
+}
+
+/// An opened store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+    index: StoreIndex,
+}
+
+impl Store {
+    /// Creates an empty store in `dir`, which must not exist or be empty.
+    pub fn create(dir: impl AsRef<Path>) -> Result<Store> {
+        let dir = dir.as_ref();
+        let go = || -> Result<Store> {
+            if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+                return Err(Error::OutputExists);
+            }
+            std::fs::create_dir_all(dir)?;
+            let store = Store {
+                dir: dir.to_path_buf(),
+                index: StoreIndex {
+                    format_version: STORE_FORMAT_VERSION.into(),
+                    arrays: Vec::new(),
+                },
+            };
+            store.save_index()?;
+            Ok(store)
+        };
+        go().map_err(|e| e.in_file(dir))
+    }
+
+    /// Opens the store in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        let dir = dir.as_ref();
+        let path = dir.join(STORE_INDEX);
+        let go = || -> Result<Store> {
+            let text = std::fs::read_to_string(&path)?;
+            let index: StoreIndex = serde_json::from_str(&text)
+                .map_err(|e| Error::CorruptMetadata(format!("{STORE_INDEX}: {e}")))?;
+            let major = index
+                .format_version
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok());
+            if major != Some(1) {
+                return Err(Error::UnsupportedVersion {
+                    found: index.format_version,
+                    supported: STORE_FORMAT_VERSION.into(),
+                });
+            }
+            for e in &index.arrays {
+                if !is_plain_file_name(&e.file) {
+                    return Err(Error::CorruptMetadata(format!(
+                        "{STORE_INDEX}: array '{}' has the file name '{}', which leaves the store",
+                        e.name, e.file
+                    )));
+                }
+            }
+            Ok(Store {
+                dir: dir.to_path_buf(),
+                index,
+            })
+        };
+        go().map_err(|e| e.in_file(&path))
+    }
+
+    /// True when `dir` holds a store index.
+    pub fn is_store(dir: impl AsRef<Path>) -> bool {
+        dir.as_ref().join(STORE_INDEX).is_file()
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The arrays, in insertion order.
+    pub fn entries(&self) -> &[StoreEntry] {
+        &self.index.arrays
+    }
+
+    /// The arrays' names, in insertion order.
+    pub fn names(&self) -> Vec<&str> {
+        self.index.arrays.iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// The path of the file holding `name`.
+    pub fn path_of(&self, name: &str) -> Result<PathBuf> {
+        self.index
+            .arrays
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| self.dir.join(&e.file))
+            .ok_or_else(|| Error::File {
+                path: self.dir.clone(),
+                error: Box::new(Error::CorruptData(format!(
+                    "the store has no array '{name}' (it has: {})",
+                    self.names().join(", ")
+                ))),
+            })
+    }
+
+    /// Opens the array `name`.
+    pub fn file(&self, name: &str) -> Result<ArrayFile<File>> {
+        ArrayFile::open(self.path_of(name)?)
+    }
+
+    /// Reads the array `name` with its original dtype.
+    pub fn read_dyn(&self, name: &str) -> Result<DynArray> {
+        self.file(name)?.read_dyn()
+    }
+
+    /// The size report of every array, in insertion order.
+    pub fn sizes(&self) -> Result<Vec<(String, SizeReport)>> {
+        self.index
+            .arrays
+            .iter()
+            .map(|e| Ok((e.name.clone(), ArrayFile::open(self.dir.join(&e.file))?.sizes())))
+            .collect()
+    }
+
+    /// Adds (or, with `opts.overwrite()`, replaces) the array `name`.
+    pub fn add(&mut self, name: &str, array: &DynArray, opts: &WriteOptions) -> Result<WriteSummary> {
+        let file = self.file_for(name, opts.overwrite())?;
+        let summary = crate::write::write_dyn(self.dir.join(&file), array, opts)?;
+        self.record(name, file)?;
+        Ok(summary)
+    }
+
+    /// Adds (or replaces) the sparse array `name`.
+    pub fn add_coo(&mut self, name: &str, coo: &DynCoo, opts: &WriteOptions) -> Result<WriteSummary> {
+        let file = self.file_for(name, opts.overwrite())?;
+        let path = self.dir.join(&file);
+        let summary = crate::with_dyn_coo!(coo, c => crate::write::write_coo(&path, c, opts))?;
+        self.record(name, file)?;
+        Ok(summary)
+    }
+
+    /// The file for `name`: its current one, or a new unique one.
+    fn file_for(&self, name: &str, overwrite: bool) -> Result<String> {
+        if let Some(e) = self.index.arrays.iter().find(|e| e.name == name) {
+            if !overwrite {
+                return Err(Error::File {
+                    path: self.dir.join(&e.file),
+                    error: Box::new(Error::OutputExists),
+                });
+            }
+            return Ok(e.file.clone());
+        }
+        let stem: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let stem = if stem.is_empty() || stem.starts_with('.') {
+            format!("_{stem}")
+        } else {
+            stem
+        };
+        let taken = |f: &str| self.index.arrays.iter().any(|e| e.file == f) || f == STORE_INDEX;
+        let mut file = format!("{stem}.parquet");
+        let mut k = 1;
+        while taken(&file) {
+            file = format!("{stem}~{k}.parquet");
+            k += 1;
+        }
+        Ok(file)
+    }
+
+    fn record(&mut self, name: &str, file: String) -> Result<()> {
+        if !self.index.arrays.iter().any(|e| e.name == name) {
+            self.index.arrays.push(StoreEntry {
+                name: name.to_string(),
+                file,
+            });
+        }
+        self.save_index()
+    }
+
+    fn save_index(&self) -> Result<()> {
+        let text = serde_json::to_string_pretty(&self.index).expect("the index serializes");
+        crate::fsio::write_atomic(&self.dir.join(STORE_INDEX), true, |w| {
+            use std::io::Write;
+            Ok(w.write_all(text.as_bytes())?)
+        })
+    }
+}
+
+/// Writes named arrays as a new store at `dir`, atomically: the store is built in a temporary
+/// directory beside `dir` and renamed into place when complete. An existing `dir` is an
+/// [`Error::OutputExists`] unless `opts.overwrite()`, in which case it is replaced whole.
+pub fn write_store(
+    dir: impl AsRef<Path>,
+    arrays: &[(&str, &DynArray)],
+    opts: &WriteOptions,
+) -> Result<Store> {
+    let dir = dir.as_ref();
+    let go = || -> Result<Store> {
+        if dir.exists() && !opts.overwrite() {
+            return Err(Error::OutputExists);
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".arrstore-")
+            .suffix(".tmp")
+            .tempdir_in(parent)?;
+        let mut store = Store::create(tmp.path())?;
+        let inner = opts.clone().with_overwrite(false);
+        for (name, a) in arrays {
+            store.add(name, a, &inner)?;
+        }
+        let built = tmp.keep();
+        let placed = if dir.exists() {
+            let old = tempfile::Builder::new()
+                .prefix(".arrstore-old-")
+                .tempdir_in(parent)?
+                .keep();
+            std::fs::rename(dir, old.join("store"))
+                .and_then(|()| std::fs::rename(&built, dir))
+                .and_then(|()| std::fs::remove_dir_all(&old))
+        } else {
+            std::fs::rename(&built, dir)
+        };
+        if let Err(e) = placed {
+            let _ = std::fs::remove_dir_all(&built);
+            return Err(e.into());
+        }
+        store.dir = dir.to_path_buf();
+        Ok(store)
+    };
+    go().map_err(|e| e.in_file(dir))
+}
+
+/// A file name without directories, `..`, or a leading dot.
+fn is_plain_file_name(f: &str) -> bool {
+    !f.is_empty()
+        && !f.starts_with('.')
+        && !f.contains(['/', '\\'])
+        && Path::new(f).file_name() == Some(f.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_become_safe_unique_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::create(dir.path().join("s")).unwrap();
+        let a = DynArray::from(ndarray::arr1(&[1i8]).into_dyn());
+        let o = WriteOptions::default();
+        s.add("a/b", &a, &o).unwrap();
+        s.add("a_b", &a, &o).unwrap();
+        s.add("../x", &a, &o).unwrap();
+        let files: Vec<&str> = s.entries().iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(files, ["a_b.parquet", "a_b~1.parquet", "_.._x.parquet"]);
+        let e = s.add("a/b", &a, &o).unwrap_err();
+        assert!(matches!(e.kind(), Error::OutputExists), "{e}");
+        s.add("a/b", &a, &o.clone().with_overwrite(true)).unwrap();
+        let reopened = Store::open(dir.path().join("s")).unwrap();
+        assert_eq!(reopened.names(), ["a/b", "a_b", "../x"]);
+        assert!(reopened
+            .read_dyn("nope")
+            .unwrap_err()
+            .to_string()
+            .contains("no array 'nope'"));
+    }
+
+    #[test]
+    fn write_store_is_atomic_and_never_clobbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("s");
+        let a = DynArray::from(ndarray::arr1(&[1u16, 2]).into_dyn());
+        let b = DynArray::from(ndarray::arr1(&[0.5f32]).into_dyn());
+        write_store(&out, &[("a", &a), ("b", &b)], &WriteOptions::default()).unwrap();
+        let e = write_store(&out, &[("c", &a)], &WriteOptions::default()).unwrap_err();
+        assert!(matches!(e.kind(), Error::OutputExists), "{e}");
+        assert_eq!(Store::open(&out).unwrap().names(), ["a", "b"]);
+        write_store(&out, &[("c", &a)], &WriteOptions::default().with_overwrite(true)).unwrap();
+        assert_eq!(Store::open(&out).unwrap().names(), ["c"]);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["s"]);
+    }
+
+    #[test]
+    fn refuses_non_empty_directories_and_escaping_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("x"), b"").unwrap();
+        assert!(matches!(
+            Store::create(dir.path()).unwrap_err().kind(),
+            Error::OutputExists
+        ));
+        std::fs::write(
+            dir.path().join(STORE_INDEX),
+            r#"{"format_version":"1.0","arrays":[{"name":"a","file":"../etc/passwd"}]}"#,
+        )
+        .unwrap();
+        let e = Store::open(dir.path()).unwrap_err();
+        assert!(e.to_string().contains("leaves the store"), "{e}");
+    }
+}
