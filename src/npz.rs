@@ -244,21 +244,46 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
 
 /// Writes named arrays as an `.npz` (deflated when `compress`, as `np.savez_compressed`).
 pub fn write_npz_to<W: Write + Seek>(writer: W, arrays: &[(&str, &DynArray)], compress: bool) -> Result<()> {
-    let mut zip = zip::ZipWriter::new(writer);
+    write_zip(writer, compress, |zip| {
+        for (name, a) in arrays {
+            zip.entry(&format!("{name}.npy"))?;
+            npy::write_npy_to(&mut zip.inner, a)?;
+        }
+        Ok(())
+    })
+}
+
+/// A zip archive being written, with the entry options of the whole archive.
+struct Zip<W: Write + Seek> {
+    inner: zip::ZipWriter<W>,
+    options: zip::write::SimpleFileOptions,
+}
+
+impl<W: Write + Seek> Zip<W> {
+    fn entry(&mut self, name: &str) -> Result<()> {
+        self.inner.start_file(name, self.options).map_err(zip_error)
+    }
+}
+
+/// Writes a zip archive (entries deflated when `compress`) through `fill`.
+fn write_zip<W: Write + Seek>(
+    writer: W,
+    compress: bool,
+    fill: impl FnOnce(&mut Zip<W>) -> Result<()>,
+) -> Result<()> {
     let method = if compress {
         zip::CompressionMethod::Deflated
     } else {
         zip::CompressionMethod::Stored
     };
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(method)
-        .large_file(true);
-    for (name, a) in arrays {
-        zip.start_file(format!("{name}.npy"), options)
-            .map_err(zip_error)?;
-        npy::write_npy_to(&mut zip, a)?;
-    }
-    zip.finish().map_err(zip_error)?;
+    let mut zip = Zip {
+        inner: zip::ZipWriter::new(writer),
+        options: zip::write::SimpleFileOptions::default()
+            .compression_method(method)
+            .large_file(true),
+    };
+    fill(&mut zip)?;
+    zip.inner.finish().map_err(zip_error)?;
     Ok(())
 }
 
@@ -307,24 +332,15 @@ pub fn write_sparse_npz_to<W: Write + Seek>(writer: W, coo: &DynCoo, compress: b
         }
         entries.push(("shape".into(), shape));
         entries.push(("data".into(), data));
-        let mut zip = zip::ZipWriter::new(writer);
-        let method = if compress {
-            zip::CompressionMethod::Deflated
-        } else {
-            zip::CompressionMethod::Stored
-        };
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(method)
-            .large_file(true);
-        zip.start_file("format.npy", options).map_err(zip_error)?;
-        npy::write_npy_bytes_to(&mut zip, b"coo")?;
-        for (name, a) in &entries {
-            zip.start_file(format!("{name}.npy"), options)
-                .map_err(zip_error)?;
-            npy::write_npy_to(&mut zip, a)?;
-        }
-        zip.finish().map_err(zip_error)?;
-        Ok(())
+        write_zip(writer, compress, |zip| {
+            zip.entry("format.npy")?;
+            npy::write_npy_bytes_to(&mut zip.inner, b"coo")?;
+            for (name, a) in &entries {
+                zip.entry(&format!("{name}.npy"))?;
+                npy::write_npy_to(&mut zip.inner, a)?;
+            }
+            Ok(())
+        })
     }
     crate::with_dyn_coo!(coo, c => go(writer, c, compress))
 }
