@@ -542,6 +542,14 @@ mod tests {
             f32_to_f64_exact(signaling).to_f32().unwrap().to_bits(),
             0x7f80_0001
         );
+        let quiet32 = f32::from_bits(0x7fc0_0001);
+        assert_eq!(f32_to_f64_exact(quiet32).to_f32().unwrap().to_bits(), 0x7fc0_0001);
+        let hardware = f64::from(std::hint::black_box(quiet32));
+        assert_eq!(
+            f32_to_f64_exact(quiet32).to_bits(),
+            hardware.to_bits(),
+            "as hardware widens"
+        );
         let sub = f32::from_bits(1); // smallest subnormal
         assert_eq!(f32_to_f64_exact(sub).to_f32().unwrap().to_bits(), 1);
     }

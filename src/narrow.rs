@@ -150,7 +150,7 @@ impl Scan {
                     None => self.all_int = false,
                 }
             }
-            if self.all_f32 && v.to_f32().is_none() {
+            if self.all_f32 && !f32_storable(v) {
                 self.all_f32 = false;
             }
         }
@@ -204,6 +204,13 @@ impl Scan {
         }
         best
     }
+}
+
+/// True when `v` may be stored as `float32`: exactly, and not as a signaling NaN (the ordinary
+/// `float32` -> `float64` conversion of other readers would quiet it).
+fn f32_storable<T: Element>(v: T) -> bool {
+    v.to_f32()
+        .is_some_and(|f| !(f.is_nan() && f.to_bits() & (1 << 22) == 0))
 }
 
 /// The smallest integer dtype holding `[lo, hi]`, unsigned preferred at equal width.
@@ -344,6 +351,14 @@ mod tests {
         assert_eq!(Scan::of(&[0.5f32, 1.0]).narrowing(), n(DType::F32, 0));
         assert_eq!(Scan::of(&[3.0f32, 1.0]).narrowing(), n(DType::U8, 0));
         assert_eq!(Scan::of(&[true, false]).narrowing(), n(DType::Bool, 0));
+    }
+
+    #[test]
+    fn signaling_nans_stay_float64() {
+        let signaling = f64::from_bits(0x7ff0_0000_2000_0000);
+        assert_eq!(Scan::of(&[0.5f64, signaling]).narrowing(), n(DType::F64, 0));
+        let quiet = f64::from_bits(0x7ff8_0000_2000_0000);
+        assert_eq!(Scan::of(&[0.5f64, quiet]).narrowing(), n(DType::F32, 0));
     }
 
     #[test]

@@ -148,6 +148,12 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
         .into_iter()
         .map(|d| to_usize(d, "axis length"))
         .collect::<Result<_>>()?;
+    if !matches!(format, b"coo" | b"csr" | b"csc") {
+        return Err(bad(format!(
+            "SciPy sparse format '{}' is not supported (coo, csr and csc are); convert with .tocoo()",
+            format.escape_ascii()
+        )));
+    }
     let data = take(&mut arrays, "data")?;
     if data.shape().len() != 1 {
         return Err(bad(format!("'data' has shape {:?}, expected 1-d", data.shape())));

@@ -4,4 +4,5 @@ mod bad_data;
 mod cli;
 mod layout;
 mod npy;
+mod npz_store;
 mod round_trip;

@@ -488,7 +488,8 @@ fn exact_int<T: Element>(v: T) -> Option<i128> {
 /// True when an f64 survives float32 bit for bit (NaN payloads in the top 23 bits).
 fn f32_exact(f: f64) -> bool {
     if f.is_nan() {
-        f.to_bits() & ((1 << 29) - 1) == 0
+        // Quiet NaNs only: the ordinary float32 -> float64 conversion quiets a signaling NaN.
+        f.to_bits() & ((1 << 29) - 1) == 0 && f.to_bits() & (1 << 51) != 0
     } else {
         f64::from(f as f32).to_bits() == f.to_bits()
     }

@@ -64,7 +64,8 @@ pub struct WriteArgs {
     /// and 16 hex digits for the bits of a float64 (default 0).
     #[arg(long)]
     pub fill: Option<String>,
-    /// The Parquet codec: zstd, zstd(LEVEL), snappy, lz4_raw, uncompressed.
+    /// The Parquet codec: zstd (level 3), zstd(LEVEL) with LEVEL 1..22, snappy, lz4_raw,
+    /// uncompressed.
     #[arg(long, default_value = "zstd(3)")]
     pub compression: String,
     /// Rows per Parquet row group.

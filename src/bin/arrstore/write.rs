@@ -14,8 +14,12 @@ use crate::progress::Progress;
 
 pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
     let layout: arrstore::Layout = a.layout.parse().map_err(anyhow::Error::msg)?;
-    let compression: parquet::basic::Compression = a
-        .compression
+    // A codec named without a level gets arrstore's default level.
+    let codec = match a.compression.to_ascii_lowercase().as_str() {
+        "zstd" => format!("zstd({})", arrstore::options::DEFAULT_ZSTD_LEVEL),
+        _ => a.compression.clone(),
+    };
+    let compression: parquet::basic::Compression = codec
         .parse()
         .with_context(|| format!("--compression '{}'", a.compression))?;
     let mut opts = WriteOptions::default()

@@ -1,0 +1,376 @@
+"""Every file arrstore writes is plain Parquet: pyarrow and DuckDB read its table, its metadata is
+JSON under the key `arrstore`, and FORMAT.md's transform gives back the original array bit for bit.
+"""
+
+import json
+import subprocess
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+          "float32", "float64"]
+ARROW_TYPES = {"bool": pa.bool_(), "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(),
+               "int64": pa.int64(), "uint8": pa.uint8(), "uint16": pa.uint16(),
+               "uint32": pa.uint32(), "uint64": pa.uint64(), "float32": pa.float32(),
+               "float64": pa.float64()}
+DUCKDB_TYPES = {"bool": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER",
+                "int64": "BIGINT", "uint8": "UTINYINT", "uint16": "USMALLINT",
+                "uint32": "UINTEGER", "uint64": "UBIGINT", "float32": "FLOAT", "float64": "DOUBLE"}
+UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def full_range(dtype, shape, rng, sparse):
+    """Values over the dtype's whole range (floats: any bits, -0.0, inf, NaN payloads); with
+    `sparse`, 90% of the cells are 0."""
+    n = int(np.prod(shape))
+    if dtype == "bool":
+        a = rng.random(n) < (0.1 if sparse else 0.5)
+    elif dtype.startswith("float"):
+        uint = UINT[np.dtype(dtype).itemsize]
+        a = rng.integers(0, np.iinfo(uint).max, n, dtype=uint, endpoint=True).view(dtype).copy()
+        a[: min(n, 4)] = np.array([-0.0, np.inf, np.nan, 0.5], dtype=dtype)[: min(n, 4)]
+    else:
+        info = np.iinfo(dtype)
+        a = rng.integers(info.min, info.max, n, dtype=dtype, endpoint=True)
+    if sparse and dtype != "bool":
+        a[rng.random(n) < 0.9] = 0
+    return a.reshape(shape)
+
+
+def cases():
+    """(id, array, extra `arrstore write` arguments, expected stored type of the value column)."""
+    rng = np.random.default_rng(42)
+    out = []
+    for d in DTYPES:
+        out.append((f"{d}-full", full_range(d, (12, 10), rng, False), [], None))
+        out.append((f"{d}-mostly-zero", full_range(d, (40, 30), rng, True), [], None))
+        out.append((f"{d}-3d-sparse", full_range(d, (4, 5, 6), rng, True), ["--layout", "sparse"], None))
+        out.append((f"{d}-dense-forced", full_range(d, (40, 30), rng, True), ["--layout", "dense"], None))
+    out += [
+        ("int64-counts-uint16", rng.integers(0, 60_000, (50, 40)).astype(np.int64), [], "uint16"),
+        ("int64-counts-uint16-sparse",
+         np.where(rng.random((60, 50)) < 0.05, rng.integers(1, 60_000, (60, 50)), 0).astype(np.int64),
+         ["--layout", "sparse"], "uint16"),
+        ("int64-offset", (10**12 + rng.integers(0, 200, (30, 30))).astype(np.int64), [], "uint8"),
+        ("int64-offset-sparse", np.where(rng.random(900) < 0.05, 10**12 + rng.integers(0, 200, 900), 0)
+         .astype(np.int64), ["--layout", "sparse"], "uint8"),
+        ("uint64-offset-beyond-int64",
+         (np.uint64(2**64 - 1000) + rng.integers(0, 900, 500).astype(np.uint64)), [], "uint16"),
+        ("int64-negative-offset", (-(10**15) + rng.integers(0, 50_000, 400)).astype(np.int64), [], "uint16"),
+        ("float64-whole-numbers", rng.integers(-1000, 1000, (25, 25)).astype(np.float64), [], "int16"),
+        ("float64-whole-sparse",
+         np.where(rng.random((40, 40)) < 0.05, rng.integers(-100, 100, (40, 40)), 0).astype(np.float64),
+         ["--layout", "sparse"], None),
+        ("float64-exact-in-float32", rng.standard_normal(700).astype(np.float32).astype(np.float64),
+         [], "float32"),
+        ("float64-float32-nan-payload",
+         np.concatenate([rng.standard_normal(50).astype(np.float32).astype(np.float64),
+                         np.array([0x7FF8000020000000, 0xFFFFFFFFE0000000, 0x8000000000000000],
+                                  dtype=np.uint64).view(np.float64)]), [], "float32"),
+        ("float32-whole", rng.integers(0, 250, 300).astype(np.float32), [], "uint8"),
+        ("bool-dense", rng.random((30, 17)) < 0.5, [], "bool"),
+        ("float64-nan-fill", np.where(rng.random((30, 20)) < 0.1, rng.standard_normal((30, 20)), np.nan),
+         ["--layout", "sparse", "--fill", "nan"], None),
+        ("int32-fill-7", np.where(rng.random(300) < 0.1, rng.integers(-5, 5, 300), 7).astype(np.int32),
+         ["--layout", "sparse", "--fill", "7"], None),
+        ("fortran", np.asfortranarray(rng.integers(0, 9, (7, 11)).astype(np.int16)), [], None),
+        ("zero-d", np.array(3.25), [], None),
+        ("empty", np.zeros((0, 4), dtype=np.uint32), [], None),
+        ("empty-sparse", np.zeros((5, 4), dtype=np.int8), ["--layout", "sparse"], None),
+        ("few-distinct-dictionary", rng.choice(np.array([0.1, 2.5, -7.75]), (200, 50)), [], None),
+        ("few-distinct-sparse-dictionary",
+         np.where(rng.random((300, 200)) < 0.05, rng.choice(np.array([0.1, 2.5, -7.75]), (300, 200)), 0.0),
+         ["--layout", "sparse"], None),
+    ]
+    return out
+
+
+CASES = cases()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, arrstore_bin):
+    """Every case written once with `arrstore write`: id -> (array, parquet path)."""
+    d = tmp_path_factory.mktemp("parquet_readers")
+    out = {}
+    for cid, a, args, _ in CASES:
+        np.save(d / f"{cid}.npy", a)
+        p = subprocess.run([str(arrstore_bin), "write", d / f"{cid}.npy", d / f"{cid}.parquet",
+                            "--quiet", *args], capture_output=True, text=True)
+        assert p.returncode == 0, f"{cid}: {p.stderr}"
+        out[cid] = (a, d / f"{cid}.parquet")
+    return out
+
+
+def meta_of(path):
+    kv = pq.read_metadata(path).metadata
+    assert b"arrstore" in kv, sorted(kv)
+    return json.loads(kv[b"arrstore"].decode("utf-8"))
+
+
+def column_numpy(table, name):
+    """A column as NumPy, dictionary columns decoded to their values."""
+    col = table.column(name)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    return col.to_numpy(zero_copy_only=False)
+
+
+def widen_float32(s):
+    """FORMAT.md's float32 -> float64: the value widened; a NaN keeps its sign and its 23 payload
+    bits, moved to the top of the 52-bit payload (done on the bits, so a signaling NaN stays one)."""
+    with np.errstate(invalid="ignore"):  # signaling NaNs are replaced below
+        out = s.astype(np.float64)
+    b = s.view(np.uint32).astype(np.uint64)
+    nan = np.isnan(s)
+    bits = ((b >> 31) << 63) | (np.uint64(0x7FF) << 52) | ((b & 0x7FFFFF) << 29)
+    out.view(np.uint64)[nan] = bits[nan]
+    return out
+
+
+def logical(stored, stored_type, offset, dtype):
+    """FORMAT.md: the original value is dtype(s + offset), computed exactly."""
+    dtype = np.dtype(dtype)
+    if stored_type == dtype.name:
+        assert offset == 0
+        return stored.astype(dtype)
+    if stored_type == "float32" and dtype == np.float64:
+        assert offset == 0
+        return widen_float32(stored)
+    assert stored_type != "bool" and not stored_type.startswith("float"), stored_type
+    exact = [int(s) + offset for s in stored.tolist()]
+    if dtype.kind == "f":
+        assert all(abs(v) <= 2**53 for v in exact)
+        return np.array([float(v) for v in exact], dtype=dtype)
+    return np.array(exact, dtype=dtype)
+
+
+def fill_of(meta, dtype):
+    """The fill value from `fill_bits` (authoritative): the low bytes of the 64-bit pattern."""
+    dtype = np.dtype(dtype)
+    raw = np.array([int(meta["fill_bits"], 16)], dtype=np.uint64)
+    return raw.astype(UINT[dtype.itemsize]).view(dtype)[0]
+
+
+def reconstruct(path):
+    """The original array from pyarrow's table and the metadata alone, as FORMAT.md describes."""
+    meta = meta_of(path)
+    table = pq.read_table(path)
+    shape = tuple(meta["shape"])
+    dtype = np.dtype(meta["dtype"])
+    value_col = next(c for c in meta["columns"] if c["role"] == "value")
+    values = logical(column_numpy(table, value_col["name"]), value_col["stored_type"],
+                     int(value_col.get("offset", 0)), dtype)
+    if meta["layout"] == "dense":
+        return values.reshape(shape, order="C")
+    dense = np.full(shape, fill_of(meta, dtype), dtype=dtype)
+    index = sorted((c for c in meta["columns"] if c["role"] == "index"), key=lambda c: c["axis"])
+    coords = tuple(column_numpy(table, c["name"]).astype(np.int64) for c in index)
+    dense[coords] = values
+    return dense
+
+
+def bits(a):
+    a = np.ascontiguousarray(a)
+    return a.view(UINT[a.dtype.itemsize])
+
+
+@pytest.mark.parametrize("cid", [c[0] for c in CASES])
+def test_pyarrow_reads_the_table_and_the_metadata(files, cid):
+    a, path = files[cid]
+    expected_stored = next(c[3] for c in CASES if c[0] == cid)
+    meta = meta_of(path)
+    assert meta["format_version"] == "1.0"
+    assert meta["dtype"] == a.dtype.name and meta["shape"] == list(a.shape)
+    assert meta["order"] == ("F" if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
+                             else "C")
+    assert meta["layout"] in ("dense", "sparse")
+    assert meta["writer"].startswith("arrstore ")
+    table = pq.read_table(path)
+    names = [c["name"] for c in meta["columns"]]
+    assert table.column_names == names
+    if meta["layout"] == "dense":
+        assert names == ["value"]
+        assert table.num_rows == (1 if a.ndim == 0 else a.size)
+    else:
+        axes = ["row", "col"] if a.ndim == 2 else [f"dim_{i}" for i in range(a.ndim)]
+        assert names == axes + ["value"]
+        fill = fill_of(meta, a.dtype)
+        nnz = int(np.count_nonzero(bits(a) != bits(np.array(fill, dtype=a.dtype))))
+        assert meta["nnz"] == nnz and table.num_rows == nnz
+        for i, c in enumerate(meta["columns"][:-1]):
+            assert c["role"] == "index" and c["axis"] == i and c.get("offset", 0) == 0
+            assert c["stored_type"].startswith("uint")
+            coord = column_numpy(table, c["name"])
+            assert coord.size == 0 or int(coord.max()) < a.shape[i]
+        if nnz:
+            flat = np.ravel_multi_index(tuple(column_numpy(table, c["name"]).astype(np.int64)
+                                              for c in meta["columns"][:-1]), a.shape)
+            assert np.all(np.diff(flat) > 0), "sorted, without duplicates"
+    for c in meta["columns"]:
+        t = table.schema.field(c["name"]).type
+        t = t.value_type if pa.types.is_dictionary(t) else t
+        assert t == ARROW_TYPES[c["stored_type"]], (c, t)
+        assert table.schema.field(c["name"]).nullable is False or table.column(c["name"]).null_count == 0
+        assert c.get("encoding") in (None, "plain", "dictionary", "rle", "delta_binary_packed",
+                                     "byte_stream_split")
+    if expected_stored is not None:
+        assert meta["columns"][-1]["stored_type"] == expected_stored, meta["columns"]
+
+
+@pytest.mark.parametrize("cid", [c[0] for c in CASES])
+def test_format_md_transform_gives_the_array_back(files, cid):
+    a, path = files[cid]
+    b = reconstruct(path)
+    assert b.dtype == a.dtype and b.shape == a.shape
+    assert np.array_equal(bits(b), bits(a)), "bits differ"
+
+
+def duck_columns(path):
+    return [(r[0], r[1]) for r in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{path}')").fetchall()]
+
+
+@pytest.mark.parametrize("cid", [c[0] for c in CASES])
+def test_duckdb_sees_the_same_table(files, cid):
+    a, path = files[cid]
+    meta = meta_of(path)
+    table = pq.read_table(path)
+    cols = duck_columns(path)
+    assert [n for n, _ in cols] == table.column_names
+    for (n, t), c in zip(cols, meta["columns"]):
+        assert t == DUCKDB_TYPES[c["stored_type"]], (n, t, c)
+    (rows,) = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0]
+    assert rows == table.num_rows
+    for c in meta["columns"]:
+        n, st = c["name"], c["stored_type"]
+        col = column_numpy(table, n)
+        if st == "bool":
+            got = duckdb.sql(f'SELECT count("{n}"), count(*) FILTER (WHERE "{n}") '
+                             f"FROM read_parquet('{path}')").fetchall()[0]
+            assert got == (len(col), int(np.count_nonzero(col))), n
+        elif st.startswith("float"):
+            # DuckDB orders NaN above every number and equal to every NaN. (Not isnan(): see
+            # test_duckdb_isnan_with_parquet_statistics.)
+            got = duckdb.sql(
+                f'SELECT count("{n}"), count(*) FILTER (WHERE "{n}" = \'nan\'::DOUBLE), min("{n}"), '
+                f'max("{n}") FROM read_parquet(\'{path}\')').fetchall()[0]
+            nans = int(np.isnan(col).sum())
+            finite = col[~np.isnan(col)]
+            lo = float(finite.min()) if finite.size else (float("nan") if nans else None)
+            hi = float("nan") if nans else (float(finite.max()) if finite.size else None)
+            want = (len(col), nans, lo, hi)
+            assert [str(x) for x in got] == [str(x) for x in want], (n, got, want)
+        else:
+            got = duckdb.sql(f'SELECT count("{n}"), sum("{n}"), min("{n}"), max("{n}") '
+                             f"FROM read_parquet('{path}')").fetchall()[0]
+            ints = [int(x) for x in col.tolist()]
+            want = (len(ints), sum(ints) if ints else None, min(ints, default=None),
+                    max(ints, default=None))
+            assert got == want, n
+        # And every value, bit for bit, in file order.
+        duck = duckdb.sql(f"SELECT \"{n}\" FROM read_parquet('{path}')").arrow().read_all()
+        dcol = column_numpy(duck, n)
+        assert dcol.dtype == col.dtype, (n, dcol.dtype, col.dtype)
+        assert np.array_equal(bits(dcol), bits(col)), f"{n}: DuckDB reads other values than pyarrow"
+
+
+@pytest.mark.parametrize("cid", ["int64-offset", "float64-nan-fill", "empty-sparse", "zero-d"])
+def test_duckdb_sees_the_metadata(files, cid):
+    _, path = files[cid]
+    rows = duckdb.sql(f"SELECT key, value FROM parquet_kv_metadata('{path}')").fetchall()
+    kv = {bytes(k): bytes(v) for k, v in rows}
+    assert b"arrstore" in kv, sorted(kv)
+    assert json.loads(kv[b"arrstore"]) == meta_of(path)
+
+
+def test_duckdb_applies_the_documented_sql_transform(files):
+    a, path = files["int64-offset"]
+    meta = meta_of(path)
+    offset = meta["columns"][0]["offset"]
+    assert offset == 10**12
+    got = duckdb.sql(f"SELECT CAST(value AS BIGINT) + {offset} AS value FROM read_parquet('{path}')").fetchnumpy()
+    assert np.array_equal(got["value"].astype(np.int64), a.reshape(-1))
+    a, path = files["int64-offset-sparse"]
+    got = duckdb.sql(f"SELECT dim_0, CAST(value AS BIGINT) + {offset} AS value "
+                     f"FROM read_parquet('{path}')").fetchnumpy()
+    dense = np.zeros(a.shape, dtype=np.int64)
+    dense[got["dim_0"].astype(np.int64)] = got["value"]
+    assert np.array_equal(dense, a)
+
+
+def test_format_md_pyarrow_recipe(files):
+    # The recipe in FORMAT.md, literally: (value.astype(object) + offset).astype(dtype).reshape(shape).
+    for cid in ["int64-offset", "uint64-offset-beyond-int64", "int64-counts-uint16", "float64-whole-numbers"]:
+        a, path = files[cid]
+        meta = meta_of(path)
+        table = pq.read_table(path)
+        offset = meta["columns"][0].get("offset", 0)
+        b = ((column_numpy(table, "value").astype(object) + offset).astype(meta["dtype"])
+             .reshape(meta["shape"], order="C"))
+        assert b.dtype == a.dtype and np.array_equal(bits(b), bits(a)), cid
+
+
+def test_sparse_2d_recipe_with_scipy(files):
+    import scipy.sparse as sp
+    a, path = files["int64-counts-uint16-sparse"]
+    meta = meta_of(path)
+    t = pq.read_table(path)
+    m = sp.coo_array((column_numpy(t, "value").astype(meta["dtype"]),
+                      (column_numpy(t, "row"), column_numpy(t, "col"))), shape=tuple(meta["shape"]))
+    assert np.array_equal(m.toarray(), a)
+
+
+def test_format_md_recipe_on_a_signaling_nan(tmp_path, run):
+    a = np.array([0x3FF8000000000000, 0x7FF0000020000000], dtype=np.uint64).view(np.float64)
+    np.save(tmp_path / "a.npy", a)
+    run("write", tmp_path / "a.npy", tmp_path / "a.parquet", "--quiet")
+    meta = meta_of(tmp_path / "a.parquet")
+    stored = column_numpy(pq.read_table(tmp_path / "a.parquet"), "value")
+    assert np.array_equal(bits(reconstruct(tmp_path / "a.parquet")), bits(a))  # the bit-level reading
+    with np.errstate(invalid="ignore"):
+        b = stored.astype(meta["dtype"])  # FORMAT.md's recipe
+    assert np.array_equal(bits(b), bits(a)), [hex(x) for x in bits(b)]
+
+
+@pytest.mark.parametrize("codec", [
+    "zstd", "zstd(1)", "zstd(19)", "snappy", "lz4_raw", "uncompressed"])
+def test_every_codec_is_readable(tmp_path, run, codec):
+    rng = np.random.default_rng(8)
+    for layout in ["dense", "sparse"]:
+        a = np.where(rng.random((60, 40)) < 0.2, rng.integers(-(2**40), 2**40, (60, 40)), 0)
+        np.save(tmp_path / "a.npy", a)
+        path = tmp_path / f"{layout}.parquet"
+        run("write", tmp_path / "a.npy", path, "--layout", layout, "--compression", codec, "--quiet")
+        assert np.array_equal(bits(reconstruct(path)), bits(a))
+        (rows,) = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0]
+        assert rows == pq.read_metadata(path).num_rows
+
+
+def test_small_row_groups_are_one_table(tmp_path, run):
+    a = np.arange(10_000, dtype=np.int64) * 3 + 5
+    np.save(tmp_path / "a.npy", a)
+    run("write", tmp_path / "a.npy", tmp_path / "a.parquet", "--row-group-size", "1000", "--quiet")
+    md = pq.read_metadata(tmp_path / "a.parquet")
+    assert md.num_row_groups == 10 and md.num_rows == a.size
+    assert np.array_equal(reconstruct(tmp_path / "a.parquet"), a)
+    offset = meta_of(tmp_path / "a.parquet")["columns"][0].get("offset", 0)
+    (s,) = duckdb.sql(f"SELECT sum(value::BIGINT) FROM read_parquet('{tmp_path / 'a.parquet'}')").fetchall()[0]
+    assert s + offset * a.size == int(a.sum())
+
+
+@pytest.mark.xfail(reason="DuckDB 2.0.1 bug (not arrstore's): with Parquet min/max statistics, which "
+                   "leave NaN out as the Parquet spec says, DuckDB folds `sum(isnan(value)::INT)` to 0 "
+                   "and `value != value` to false (`count(*) FILTER (WHERE isnan(value))` alone counts "
+                   "right), so NaN cells of any Parquet file (pyarrow's too) go uncounted; "
+                   "`value = 'nan'` and the values themselves are right", strict=True)
+def test_duckdb_isnan_with_parquet_statistics(files):
+    a, path = files["float32-mostly-zero"]
+    nans = int(np.isnan(a).sum())
+    assert nans > 0
+    got = duckdb.sql(f"SELECT sum(isnan(value)::INT), count(*) FILTER (WHERE value != value) "
+                     f"FROM read_parquet('{path}')").fetchall()[0]
+    assert got == (nans, nans)
