@@ -224,24 +224,39 @@ def worker(argv):
     elif op == "digest":
         import numpy as np
         a = load_input(src) if src.endswith(".npz") else np.load(src, mmap_mode="r")
-        print(json.dumps({"digest": digest(a)}))
+        out = {"digest": digest(a)}
+        if not src.endswith(".npz"):
+            few = a.ndim == 2 and int(np.count_nonzero(a)) * 3 <= a.size
+            out.update(nbytes=int(a.nbytes), few_nonzero=few)
+        print(json.dumps(out))
 
 
 # ---------------------------------------------------------------------------------------------
 # Driver side.
 
 def run_rusage(cmd):
-    """Runs cmd; returns (wall seconds, peak RSS in bytes, stdout, returncode, stderr)."""
-    t0 = time.perf_counter()
+    """Runs cmd; returns (wall seconds, peak RSS in bytes, stdout, returncode, stderr).
+
+    The peak comes from GNU time when it is installed: a child forked from this (larger)
+    process would inherit this process's high-water mark in its own.
+    """
     out_path = os.path.join(WORK, ".stdout")
     err_path = os.path.join(WORK, ".stderr")
+    peak_path = os.path.join(WORK, ".peak")
+    timed = os.path.exists("/usr/bin/time")
+    if timed:
+        cmd = ["/usr/bin/time", "-f", "%M", "-o", peak_path, *cmd]
+    t0 = time.perf_counter()
     with open(out_path, "wb") as o, open(err_path, "wb") as e:
         p = subprocess.Popen(cmd, stdout=o, stderr=e)
         _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
+    peak = usage.ru_maxrss * 1024
+    if timed:
+        with open(peak_path) as f:
+            peak = int(f.read().split()[-1]) * 1024
     with open(out_path) as o, open(err_path) as e:
-        return wall, usage.ru_maxrss * 1024, o.read(), p.returncode, e.read()
+        return wall, peak, o.read(), os.waitstatus_to_exitcode(status), e.read()
 
 
 def disk_bytes(path):
@@ -333,7 +348,6 @@ def main():
     args = ap.parse_args()
     WORK = args.work
     os.makedirs(WORK, exist_ok=True)
-    import numpy as np  # noqa: F401  (fail early without the environment)
     sys.path.insert(0, HERE)
     import cases as cases_mod
 
@@ -346,15 +360,10 @@ def main():
         sparse = name in [m.__name__ for m in cases_mod.SPARSE]
         src = os.path.join(args.cases, name + (".npz" if sparse else ".npy"))
         _, _, so, rc, se = run_rusage(py_worker("digest", "-", src, "-"))
-        want = json.loads(so)["digest"]
-        if sparse:
-            peers = COO_PEERS
-            nbytes = None
-        else:
-            a = np.load(src, mmap_mode="r")
-            nbytes = a.nbytes
-            few = a.ndim == 2 and np.count_nonzero(a) * 3 <= a.size
-            peers = DENSE_PEERS + (COO_PEERS if few else [])
+        info = json.loads(so)
+        want = info["digest"]
+        nbytes = info.get("nbytes")
+        peers = COO_PEERS if sparse else DENSE_PEERS + (COO_PEERS if info["few_nonzero"] else [])
         rows = [measure_arrstore(args.arrstore, src, want, name)]
         for p in peers:
             rows.append(measure_peer(p, src, want, name))
