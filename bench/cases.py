@@ -5,7 +5,9 @@ Usage: python3 bench/cases.py OUT_DIR [CASE ...]
 Each case is made from its own fixed seed, following the recipes of the peer baseline
 (seed_ones_u64, seed_stars_f64 and counts_i64 are the exact recipes; image_u16_as_f64 and
 labels_i64 follow the described construction, so their figures are comparable but not
-byte-identical to the baseline's).
+byte-identical to the baseline's). The sparse cases (sparse_large, sparse_powerlaw) follow
+the baseline's description too (shape, dtype, number of nonzeros, value alphabet, Pareto row
+lengths and Zipf columns); their exact recipes are not public either.
 """
 
 import os
@@ -74,21 +76,58 @@ def random_f64():
     return np.random.default_rng(8).random((1000, 1000))
 
 
+def sparse_large():
+    """200000x200000 float64 COO, 2,000,000 nonzeros at uniform random positions, 256 values."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(9)
+    n, nnz = 200_000, 2_000_000
+    flat = np.unique(rng.integers(0, n * n, nnz + nnz // 100, dtype=np.int64))
+    flat = np.sort(rng.choice(flat, nnz, replace=False))
+    alphabet = rng.random(256)
+    values = alphabet[rng.integers(0, 256, nnz)]
+    return sp.coo_array((values, (flat // n, flat % n)), shape=(n, n))
+
+
+def sparse_powerlaw():
+    """100000x50000 int32 document-term counts: Pareto row lengths, Zipf column choice."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(10)
+    docs, terms = 100_000, 50_000
+    lengths = np.minimum((rng.pareto(1.5, docs) + 1) * 60, 20_000).astype(np.int64)
+    rows = np.repeat(np.arange(docs, dtype=np.int64), lengths)
+    cols = np.minimum(rng.zipf(1.3, rows.size), terms) - 1
+    m = sp.coo_array((np.ones(rows.size, np.int32), (rows, cols)), shape=(docs, terms))
+    m.sum_duplicates()  # repeated terms become counts
+    return m
+
+
 DENSE = [seed_ones_u64, seed_stars_f64, counts_i64, image_u16_as_f64, float32_in_f64,
          labels_i64, bool_mask, nd_f32, random_f64]
+
+
+SPARSE = [sparse_large, sparse_powerlaw]
 
 
 def main():
     out = sys.argv[1]
     wanted = set(sys.argv[2:])
     os.makedirs(out, exist_ok=True)
-    for make in DENSE:
+    for make in DENSE + SPARSE:
         name = make.__name__
         if wanted and name not in wanted:
             continue
-        path = os.path.join(out, name + ".npy")
-        if not os.path.exists(path):
-            np.save(path, make())
+        if make in SPARSE:
+            import scipy.sparse as sp
+
+            path = os.path.join(out, name + ".npz")
+            if not os.path.exists(path):
+                sp.save_npz(path, make(), compressed=False)
+        else:
+            path = os.path.join(out, name + ".npy")
+            if not os.path.exists(path):
+                np.save(path, make())
         print(path)
 
 

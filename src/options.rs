@@ -36,7 +36,7 @@ pub const DEFAULT_ROW_GROUP_SIZE: usize = 1 << 20;
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
 /// Cells measured when choosing encodings and the layout (every cell of a smaller array).
-pub const DEFAULT_SAMPLE_CELLS: usize = 1 << 20;
+pub const DEFAULT_SAMPLE_CELLS: usize = 1 << 18;
 
 /// How to write an array.
 ///

@@ -12,7 +12,9 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use ndarray::{ArrayBase, ArrayViewD, Data, Dimension};
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 
 use crate::coo::{Coo, Coords};
@@ -197,7 +199,7 @@ fn write_view<W: Write + Send, T: Element>(
 
     match (layout, dense_choice) {
         (StoredLayout::Dense, Some(choice)) => {
-            let enc = choice.best;
+            let (enc, codec) = (choice.best, choice.compression);
             let column = ColumnMeta {
                 name: "value".into(),
                 role: Role::Value,
@@ -225,7 +227,7 @@ fn write_view<W: Write + Send, T: Element>(
             }
             let mut table = TableWriter::new(
                 writer,
-                vec![(meta.columns[0].clone(), dense_n.stored.arrow_type(), enc)],
+                vec![(meta.columns[0].clone(), dense_n.stored.arrow_type(), enc, codec)],
                 opts,
             )?;
             for_each_chunk(&view, rg, |_, c| table.write(vec![narrow(c, &dense_n)]))?;
@@ -328,7 +330,7 @@ fn write_sparse<W: Write + Send, T: Element>(
             offset: 0,
             encoding: Some(choice.best.name().into()),
         };
-        columns.push((meta, arr.data_type().clone(), choice.best));
+        columns.push((meta, arr.data_type().clone(), choice.best, choice.compression));
         arrays.push(arr);
     }
     let mut values = narrow(coo.values(), &n);
@@ -350,6 +352,7 @@ fn write_sparse<W: Write + Send, T: Element>(
         },
         values.data_type().clone(),
         choice.best,
+        choice.compression,
     ));
     arrays.push(values);
     let fill = coo.fill();
@@ -384,17 +387,26 @@ struct TableWriter<W: Write + Send> {
 impl<W: Write + Send> TableWriter<W> {
     fn new(
         writer: W,
-        columns: Vec<(ColumnMeta, DataType, ColumnEncoding)>,
+        columns: Vec<(ColumnMeta, DataType, ColumnEncoding, Compression)>,
         opts: &WriteOptions,
     ) -> Result<Self> {
         let mut props = encode::base_properties(opts.compression(), opts.row_group_size());
         let mut fields = Vec::new();
-        for (meta, data_type, enc) in columns {
-            props = enc.configure(props, &meta.name);
+        for (meta, data_type, enc, codec) in columns {
+            props = enc.configure(props, &meta.name, codec);
             fields.push(Field::new(meta.name, data_type, false));
         }
         let schema = Arc::new(Schema::new(fields));
-        let inner = ArrowWriter::try_new(writer, schema.clone(), Some(props.build()))?;
+        // The Parquet logical types already say uint8..uint64; the embedded Arrow schema is
+        // needed only to give readers a dictionary-typed column back as one.
+        let dictionary = schema
+            .fields()
+            .iter()
+            .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
+        let options = ArrowWriterOptions::new()
+            .with_properties(props.build())
+            .with_skip_arrow_metadata(!dictionary);
+        let inner = ArrowWriter::try_new_with_options(writer, schema.clone(), options)?;
         Ok(TableWriter { inner, schema })
     }
 

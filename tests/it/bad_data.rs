@@ -106,7 +106,7 @@ bad_files! {
     garbage_footer: "garbage_footer.parquet" at Open =>
         Error::Parquet(_), "Unexpected struct field type 15";
     footer_length_too_long: "footer_length_too_long.parquet" at Open =>
-        Error::Parquet(_), "Parquet file too small. Size is 639 but need 647";
+        Error::Parquet(_), "Parquet file too small. Size is 449 but need 457";
     foreign_table: "foreign_table.parquet" at Open =>
         Error::NotArrstore { key: "arrstore" }, "not an arrstore file: the Parquet metadata has no 'arrstore' key";
     metadata_not_json: "metadata_not_json.parquet" at Open =>

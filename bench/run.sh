@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The peer comparison: creates the pinned Python environment (bench/.venv, from
+# bench/requirements.txt), builds arrstore in release mode, generates the public cases into
+# bench/out/cases and prints the comparison table. Arguments go to bench/compare.py
+# (case names, --detail, --json FILE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=bench/.venv
+req=bench/requirements.txt
+if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements"; then
+  python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+  cp "$req" "$venv/.requirements"
+fi
+cargo build --release --quiet --bin arrstore
+exec "$venv/bin/python" bench/compare.py "$@"
