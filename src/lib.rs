@@ -20,6 +20,8 @@
 //! - Read: [`read_array`] / [`read_array_from`] (the caller's type annotation picks dtype and
 //!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
 //!   ([`ArrayFile::read_narrowed`]) and the size report ([`ArrayFile::sizes`]).
+//! - SQL: [`sql::ArraySession`] (DataFusion over stored arrays and stores; results back into
+//!   arrays).
 //! - `.npy` files: [`npy::read_npy`] / [`npy::write_npy`].
 //! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
 //!   self-description), [`sizes`], [`coo`].
@@ -63,6 +65,7 @@ pub mod npy;
 pub mod options;
 pub mod read;
 pub mod sizes;
+pub mod sql;
 pub mod write;
 
 pub use coo::{Coo, Coords, DynCoo};

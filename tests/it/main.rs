@@ -5,3 +5,4 @@ mod cli;
 mod layout;
 mod npy;
 mod round_trip;
+mod sql;

@@ -5,6 +5,7 @@ mod args;
 mod fmt;
 mod info;
 mod read;
+mod sql;
 mod write;
 
 use std::io::Write as _;
@@ -18,6 +19,7 @@ fn main() -> ExitCode {
         args::Command::Write(a) => write::run(&a),
         args::Command::Read(a) => read::run(&a),
         args::Command::Info(a) => info::run(&a),
+        args::Command::Sql(a) => sql::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

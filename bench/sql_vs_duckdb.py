@@ -1,0 +1,95 @@
+"""SQL over a stored sparse array: arrstore (DataFusion, in process) against DuckDB on the same file.
+
+Usage (from the repository root, with numpy and duckdb installed, e.g. the tests' .venv):
+
+    .venv/bin/python bench/sql_vs_duckdb.py [WORK_DIR] [--reps N]
+
+Makes the `sparse_large` array deterministically (scipy-style COO, 200000x200000 float64,
+2,000,000 nonzeros at uniform random positions, 256 distinct values), stores it with arrstore,
+then times each query several times with both engines, in one run, on the same Parquet file,
+both returning Arrow tables. Prints best and median seconds and the ratio arrstore/DuckDB
+(below 1: arrstore faster).
+"""
+
+import argparse
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHAPE = (200_000, 200_000)
+NNZ = 2_000_000
+
+QUERIES = {
+    "group by row, sum": "SELECT row, sum(value) AS s FROM t GROUP BY row",
+    "selective filter (rows 1000-1099)": "SELECT row, col, value FROM t WHERE row BETWEEN 1000 AND 1099",
+    "filter on value": "SELECT count(*), sum(value) FROM t WHERE value > 0.999",
+}
+
+
+def make(work: Path) -> Path:
+    rng = np.random.default_rng(20240601)
+    flat = rng.choice(SHAPE[0] * SHAPE[1], size=NNZ, replace=False)
+    flat.sort()  # row-major order, no duplicates
+    rows, cols = np.divmod(flat, SHAPE[1])
+    levels = rng.random(256)
+    values = levels[rng.integers(0, 256, NNZ)]
+    for name, a in (("rows", rows), ("cols", cols), ("values", values)):
+        np.save(work / f"{name}.npy", a.astype(np.float64 if name == "values" else np.int64))
+    out = work / "sparse_large.parquet"
+    subprocess.run(
+        [str(ROOT / "target/release/examples/sql_bench"), "write", *(str(work / f"{n}.npy") for n in ("rows", "cols", "values")),
+         str(SHAPE[0]), str(SHAPE[1]), str(out)],
+        check=True,
+    )
+    return out
+
+
+def time_duckdb(path: Path, query: str, reps: int):
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{path}')")
+    times, rows = [], 0
+    for _ in range(reps):
+        start = time.perf_counter()
+        table = con.sql(query).fetch_arrow_table()
+        times.append(time.perf_counter() - start)
+        rows = table.num_rows
+    times.sort()
+    return {"best": times[0], "median": times[len(times) // 2], "rows": rows}
+
+
+def time_arrstore(path: Path, queries, reps: int):
+    p = subprocess.run(
+        [str(ROOT / "target/release/examples/sql_bench"), "time", str(path), str(reps), *queries],
+        check=True, capture_output=True, text=True,
+    )
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("work", nargs="?", default="/tmp/arrstore-sql-bench")
+    ap.add_argument("--reps", type=int, default=7)
+    args = ap.parse_args()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "sql_bench"], cwd=ROOT, check=True)
+    path = make(work)
+    print(f"{path}: {path.stat().st_size:,} bytes; duckdb {duckdb.__version__}, {args.reps} runs each\n")
+    ours = time_arrstore(path, list(QUERIES.values()), args.reps)
+    print(f"{'query':<36}{'rows':>9}{'arrstore best':>15}{'median':>9}{'duckdb best':>13}{'median':>9}{'ratio':>8}")
+    for (label, q), mine in zip(QUERIES.items(), ours):
+        duck = time_duckdb(path, q, args.reps)
+        assert mine["rows"] == duck["rows"], (label, mine["rows"], duck["rows"])
+        print(
+            f"{label:<36}{mine['rows']:>9,}{mine['best'] * 1000:>13.1f}ms{mine['median'] * 1000:>7.1f}ms"
+            f"{duck['best'] * 1000:>11.1f}ms{duck['median'] * 1000:>7.1f}ms{mine['best'] / duck['best']:>8.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
