@@ -72,7 +72,7 @@ pub fn run(a: &SqlArgs) -> Result<()> {
             })?;
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::new(std::io::stdout());
             write_result(&mut out, &a.format, &schema, &batches)?;
             out.flush()?;
         }
