@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with numpy and duckdb installed, e.g. the tests' .venv):
 
-    .venv/bin/python bench/sql_vs_duckdb.py [WORK_DIR] [--reps N]
+    .venv/bin/python bench/sql_vs_duckdb.py [WORK_DIR] [--reps N] [--profile release|dev]
 
 Makes the `sparse_large` array deterministically (scipy-style COO, 200000x200000 float64,
 2,000,000 nonzeros at uniform random positions, 256 distinct values), stores it with arrstore,
@@ -31,6 +31,9 @@ QUERIES = {
 }
 
 
+BENCH = ROOT / "target/release/examples/sql_bench"
+
+
 def make(work: Path) -> Path:
     rng = np.random.default_rng(20240601)
     flat = rng.choice(SHAPE[0] * SHAPE[1], size=NNZ, replace=False)
@@ -42,7 +45,7 @@ def make(work: Path) -> Path:
         np.save(work / f"{name}.npy", a.astype(np.float64 if name == "values" else np.int64))
     out = work / "sparse_large.parquet"
     subprocess.run(
-        [str(ROOT / "target/release/examples/sql_bench"), "write", *(str(work / f"{n}.npy") for n in ("rows", "cols", "values")),
+        [str(BENCH), "write", *(str(work / f"{n}.npy") for n in ("rows", "cols", "values")),
          str(SHAPE[0]), str(SHAPE[1]), str(out)],
         check=True,
     )
@@ -64,7 +67,7 @@ def time_duckdb(path: Path, query: str, reps: int):
 
 def time_arrstore(path: Path, queries, reps: int):
     p = subprocess.run(
-        [str(ROOT / "target/release/examples/sql_bench"), "time", str(path), str(reps), *queries],
+        [str(BENCH), "time", str(path), str(reps), *queries],
         check=True, capture_output=True, text=True,
     )
     return [json.loads(line) for line in p.stdout.splitlines()]
@@ -74,12 +77,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("work", nargs="?", default="/tmp/arrstore-sql-bench")
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--profile", default="release", choices=["release", "dev"])
     args = ap.parse_args()
+    global BENCH
+    BENCH = ROOT / "target" / ("release" if args.profile == "release" else "debug") / "examples/sql_bench"
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "sql_bench"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--profile", args.profile, "--quiet", "--example", "sql_bench"], cwd=ROOT, check=True)
     path = make(work)
-    print(f"{path}: {path.stat().st_size:,} bytes; duckdb {duckdb.__version__}, {args.reps} runs each\n")
+    print(f"{path}: {path.stat().st_size:,} bytes; {args.profile} build; duckdb {duckdb.__version__}, {args.reps} runs each\n")
     ours = time_arrstore(path, list(QUERIES.values()), args.reps)
     print(f"{'query':<36}{'rows':>9}{'arrstore best':>15}{'median':>9}{'duckdb best':>13}{'median':>9}{'ratio':>8}")
     for (label, q), mine in zip(QUERIES.items(), ours):

@@ -237,7 +237,7 @@ fn dictionary_encoded_values_read_as_plain_values() {
         .collect();
     let mut g = Lcg(17);
     let a = Array2::from_shape_fn((400, 300), |_| {
-        if g.next() % 5 == 0 {
+        if g.next().is_multiple_of(5) {
             levels[(g.next() % 16) as usize]
         } else {
             0.0
