@@ -44,6 +44,15 @@ fn time(file: &str, reps: usize, queries: &[String]) -> Result<(), Box<dyn std::
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut session = ArraySession::new();
     session.register_array("t", file)?;
+    // Extra settings to try, `key=value;key=value` (none by default).
+    for kv in std::env::var("ARRSTORE_BENCH_SETTINGS")
+        .unwrap_or_default()
+        .split(';')
+    {
+        if let Some((k, v)) = kv.split_once('=') {
+            runtime.block_on(session.query(&format!("SET {k} = {v}")))?;
+        }
+    }
     for q in queries {
         let mut times = Vec::with_capacity(reps);
         let mut rows = 0;

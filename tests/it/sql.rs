@@ -262,6 +262,12 @@ fn dictionary_encoded_values_read_as_plain_values() {
     }
     let got: BTreeMap<u64, i64> = f64s(&b, 0).iter().map(|v| v.to_bits()).zip(i64s(&b, 1)).collect();
     assert_eq!(got, expected);
+    // The filter on the dictionary-encoded value still reaches the scan.
+    let plan = plan_text(&s, "SELECT count(*) FROM d WHERE value > 5.0");
+    assert!(
+        plan.contains("pruning_predicate=") && plan.contains("value_max@"),
+        "{plan}"
+    );
     let threshold = levels[10];
     assert_eq!(
         scalar(
@@ -705,7 +711,7 @@ fn the_sql_command() {
     assert!(out.contains("GROUP BY row") && out.contains("--into"), "{out}");
 }
 
-/// Keeps the u64 helpers of arrow in use for values above i64::MAX in CLI output checks.
+/// uint64 values above 2^63 (stored narrowed with an offset) come back exactly, as uint64.
 #[test]
 fn unsigned_values_above_bigint_print_exactly() {
     let tmp = tempfile::tempdir().unwrap();
@@ -721,4 +727,42 @@ fn unsigned_values_above_bigint_print_exactly() {
         .flat_map(|b| b.column(0).as_primitive::<UInt64Type>().values().to_vec())
         .collect();
     assert_eq!(got, a.to_vec());
+}
+
+#[test]
+fn widened_values_are_pruned_and_offset_values_are_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    // float64 stored as float32: the scan casts, and prunes with the cast statistics.
+    let a = Array2::from_shape_fn(
+        (200, 50),
+        |(i, j)| if (i + j) % 3 == 0 { i as f64 + 0.5 } else { 0.0 },
+    );
+    let path = tmp.path().join("f.parquet");
+    write_array(&path, &a, &sparse().with_row_group_size(500)).unwrap();
+    assert_eq!(
+        ArrayFile::open(&path).unwrap().meta().value_column().stored_type,
+        DType::F32
+    );
+    let mut s = ArraySession::new();
+    s.register_array("f", &path).unwrap();
+    let q = "SELECT count(*) FROM f WHERE value > 150.0";
+    let plan = plan_text(&s, q);
+    assert!(
+        plan.contains("pruning_predicate=") && plan.contains("value_max@"),
+        "{plan}"
+    );
+    assert_eq!(
+        scalar(&s, q),
+        a.iter().filter(|&&v| v > 150.0).count().to_string()
+    );
+    // int64 stored with an offset: the filter is applied after the scan, exactly.
+    let b = ArrayD::from_shape_fn(vec![300], |d| 5_000_000_000i64 + (d[0] as i64 * 7) % 250);
+    let path = tmp.path().join("o.parquet");
+    write_array(&path, &b, &dense()).unwrap();
+    assert_ne!(ArrayFile::open(&path).unwrap().meta().value_column().offset, 0);
+    s.register_array("o", &path).unwrap();
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM o WHERE value >= 5000000200"),
+        b.iter().filter(|&&v| v >= 5_000_000_200).count().to_string()
+    );
 }
