@@ -128,6 +128,16 @@ pub enum Error {
     #[error("unsupported .npy: {0}")]
     UnsupportedNpy(String),
 
+    /// A SQL query failed to plan or run, or a table could not be registered (the message is
+    /// DataFusion's).
+    #[error("SQL: {0}")]
+    Sql(String),
+
+    /// A query result that cannot be made into an array (wrong columns, duplicate
+    /// coordinates, NULLs).
+    #[error("query result: {0}")]
+    QueryResult(String),
+
     /// An element type arrstore does not store.
     #[error("unsupported dtype '{0}' (arrstore stores bool, int8..int64, uint8..uint64, float32, float64)")]
     UnsupportedDtype(String),

@@ -24,6 +24,8 @@
 //!   arrays and SciPy's sparse matrices, never densified): [`npz::read_npz`],
 //!   [`npz::write_npz`], [`npz::write_sparse_npz`].
 //! - Stores of many named arrays (a directory, one file per array): [`store::Store`].
+//! - SQL: [`sql::ArraySession`] (DataFusion over stored arrays and stores; results back into
+//!   arrays).
 //! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
 //!   self-description), [`sizes`], [`coo`].
 //!
@@ -68,6 +70,7 @@ pub mod options;
 pub mod read;
 pub mod sizes;
 pub mod store;
+pub mod sql;
 pub mod write;
 
 pub use coo::{Coo, Coords, DynCoo};

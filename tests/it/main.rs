@@ -6,3 +6,4 @@ mod layout;
 mod npy;
 mod npz_store;
 mod round_trip;
+mod sql;

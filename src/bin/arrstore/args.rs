@@ -48,6 +48,9 @@ pub enum Command {
     /// Print a shell completion script.
     #[command(after_help = "Example:\n  arrstore completions bash > /etc/bash_completion.d/arrstore")]
     Completions(CompletionsArgs),
+    /// Run SQL over stored arrays (DataFusion); print the result or store it as a new array.
+    #[command(after_help = SQL_HELP)]
+    Sql(SqlArgs),
 }
 
 /// `arrstore write`.
@@ -108,6 +111,45 @@ pub struct InfoArgs {
     /// Print a JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+const SQL_HELP: &str = "\
+Arrays appear as tables: index columns (row, col for 2-D; dim_0.. otherwise) and value, with the
+array's logical values. Dense arrays get the same index columns, computed, not stored.
+
+Examples:
+  arrstore sql \"SELECT row, count(*) AS n, sum(value) FROM stars GROUP BY row ORDER BY n DESC LIMIT 10\" --table stars=stars.parquet
+  arrstore sql \"SELECT * FROM counts WHERE value > 100\" --store arrays/ --format csv -o big.csv
+  arrstore sql \"SELECT row, col, value FROM stars WHERE value > 0.95\" --table stars=stars.parquet --into bright.parquet";
+
+/// `arrstore sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query (DataFusion SQL; `EXPLAIN ...` shows the plan).
+    pub query: String,
+    /// Register an arrstore file as a table: NAME=FILE (repeatable).
+    #[arg(long = "table", value_name = "NAME=FILE")]
+    pub tables: Vec<String>,
+    /// Register every arrstore *.parquet file of a store directory, by file stem (repeatable).
+    #[arg(long = "store", value_name = "DIR")]
+    pub stores: Vec<PathBuf>,
+    /// Output format: table, csv, json (an array of objects) or parquet (needs -o).
+    #[arg(long, default_value = "table")]
+    pub format: String,
+    /// Write the result to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Store the result as an arrstore array (sparse): the columns are the coordinates, one
+    /// per axis, then the value.
+    #[arg(long, value_name = "OUT.parquet", conflicts_with_all = ["output", "format"])]
+    pub into: Option<PathBuf>,
+    /// The shape of the --into array, e.g. 1000x1000 (default: the shape of the one array the
+    /// query reads).
+    #[arg(long, requires = "into")]
+    pub shape: Option<String>,
+    /// Replace the output if it exists.
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 /// `arrstore demo`.

@@ -8,6 +8,7 @@ mod fmt;
 mod info;
 mod progress;
 mod read;
+mod sql;
 mod write;
 
 use std::io::Write as _;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
             );
             Ok(())
         }
+        args::Command::Sql(a) => sql::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,129 @@
+//! `arrstore sql QUERY --table NAME=FILE --store DIR`: runs the query over the arrays and prints
+//! the result (table, CSV, JSON or Parquet), or stores it as a new array (`--into`).
+
+use std::io::Write;
+
+use anyhow::{bail, Context, Result};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use arrstore::sql::ArraySession;
+
+use crate::args::SqlArgs;
+use crate::fmt;
+
+pub fn run(a: &SqlArgs) -> Result<()> {
+    if !["table", "csv", "json", "parquet"].contains(&a.format.as_str()) {
+        bail!("--format '{}': expected table, csv, json or parquet", a.format);
+    }
+    if a.format == "parquet" && a.output.is_none() {
+        bail!("--format parquet writes a file: give it with -o FILE");
+    }
+    let mut session = ArraySession::new();
+    for t in &a.tables {
+        let (name, file) = t
+            .split_once('=')
+            .with_context(|| format!("--table '{t}': expected NAME=FILE"))?;
+        if name.is_empty() {
+            bail!("--table '{t}': the name is empty");
+        }
+        session.register_array(name, file)?;
+    }
+    for dir in &a.stores {
+        session.register_store(dir)?;
+    }
+    let shape = a.shape.as_deref().map(parse_shape).transpose()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the query runtime")?;
+    if let Some(into) = &a.into {
+        if !a.force && into.exists() {
+            bail!(
+                "{}: output already exists (pass --force to replace it)",
+                into.display()
+            );
+        }
+        let opts = arrstore::WriteOptions::default().with_overwrite(a.force);
+        let summary = runtime.block_on(session.write_query(&a.query, shape, into, &opts))?;
+        let m = &summary.meta;
+        writeln!(
+            std::io::stdout(),
+            "{}: {} {}, sparse COO, nnz {}; {} on disk",
+            into.display(),
+            m.dtype,
+            fmt::shape(&m.shape),
+            fmt::thousands(m.nnz),
+            fmt::bytes(summary.file_bytes)
+        )?;
+        return Ok(());
+    }
+    let (schema, batches) = runtime.block_on(session.query_with_schema(&a.query))?;
+    match &a.output {
+        Some(path) => {
+            if !a.force && path.exists() {
+                bail!(
+                    "{}: output already exists (pass --force to replace it)",
+                    path.display()
+                );
+            }
+            arrstore::fsio::write_atomic(path, a.force, |w| {
+                write_result(w, &a.format, &schema, &batches)
+                    .map_err(|e| arrstore::Error::Io(std::io::Error::other(format!("{e:#}"))))
+            })?;
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            write_result(&mut out, &a.format, &schema, &batches)?;
+            out.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the batches in `format`.
+fn write_result<W: Write + Send>(
+    w: &mut W,
+    format: &str,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<()> {
+    match format {
+        "table" => {
+            let table = arrow::util::pretty::pretty_format_batches_with_schema(schema.clone(), batches)?;
+            writeln!(w, "{table}")?;
+        }
+        "csv" => {
+            let mut csv = arrow::csv::Writer::new(w);
+            for b in batches {
+                csv.write(b)?;
+            }
+        }
+        "json" => {
+            let mut json = arrow::json::ArrayWriter::new(&mut *w);
+            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            json.write_batches(&refs)?;
+            json.finish()?;
+            writeln!(w)?;
+        }
+        "parquet" => {
+            let mut pq = parquet::arrow::ArrowWriter::try_new(w, schema.clone(), None)?;
+            for b in batches {
+                pq.write(b)?;
+            }
+            pq.close()?;
+        }
+        other => bail!("--format '{other}': expected table, csv, json or parquet"),
+    }
+    Ok(())
+}
+
+/// `1000x1000` (or `1000,1000`) as a shape.
+fn parse_shape(s: &str) -> Result<Vec<u64>> {
+    s.split(['x', ','])
+        .map(|d| {
+            d.trim()
+                .parse::<u64>()
+                .with_context(|| format!("--shape '{s}': '{d}' is not an axis length"))
+        })
+        .collect()
+}

@@ -1,0 +1,768 @@
+//! SQL over stored arrays: real DataFusion sessions over files the library wrote, every answer
+//! compared with values computed directly from the ndarray; logical values of narrowed columns;
+//! the index columns of dense arrays; pushdown shown by EXPLAIN; errors; results back into
+//! arrays; stores; and the `arrstore sql` command.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Float64Type, Int64Type, UInt64Type};
+use arrstore::sql::ArraySession;
+use arrstore::{read_coo, write_array, ArrayFile, DType, DynCoo, Element, Layout, Scalar, WriteOptions};
+use ndarray::{Array2, Array3, ArrayD, Axis};
+
+/// A tiny deterministic generator (so the data needs no extra crate and is the same each run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    /// Uniform in [0, 1), a multiple of 1/1024 (so sums of a few thousand are exact).
+    fn unit(&mut self) -> f64 {
+        (self.next() % 1024) as f64 / 1024.0
+    }
+}
+
+/// A `rows x cols` float64 "star image": about `density` of the cells non-zero, values in
+/// (0, 1] that are multiples of 1/1024.
+fn stars(rows: usize, cols: usize, density: f64, seed: u64) -> Array2<f64> {
+    let mut g = Lcg(seed);
+    Array2::from_shape_fn((rows, cols), |_| {
+        if g.unit() < density {
+            1.0 - g.unit()
+        } else {
+            0.0
+        }
+    })
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn query(s: &ArraySession, q: &str) -> Vec<RecordBatch> {
+    rt().block_on(s.query(q)).unwrap_or_else(|e| panic!("{q}: {e}"))
+}
+
+fn query_err(s: &ArraySession, q: &str) -> String {
+    match rt().block_on(s.query(q)) {
+        Ok(_) => panic!("{q}: expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// Column `i` of every batch as f64 (from any numeric type).
+fn f64s(batches: &[RecordBatch], i: usize) -> Vec<f64> {
+    let mut out = Vec::new();
+    for b in batches {
+        let c = arrow::compute::cast(b.column(i), &DataType::Float64).unwrap();
+        out.extend(c.as_primitive::<Float64Type>().values().iter().copied());
+    }
+    out
+}
+
+/// Column `i` of every batch as i64.
+fn i64s(batches: &[RecordBatch], i: usize) -> Vec<i64> {
+    let mut out = Vec::new();
+    for b in batches {
+        let c = arrow::compute::cast(b.column(i), &DataType::Int64).unwrap();
+        out.extend(c.as_primitive::<Int64Type>().values().iter().copied());
+    }
+    out
+}
+
+/// The single value of a one-row, one-column result, as text (exact for every type).
+fn scalar(s: &ArraySession, q: &str) -> String {
+    let b = query(s, q);
+    let rows: usize = b.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 1, "{q}");
+    let b = b.iter().find(|b| b.num_rows() == 1).unwrap();
+    arrow::util::display::array_value_to_string(b.column(0), 0).unwrap()
+}
+
+fn sparse() -> WriteOptions {
+    WriteOptions::default().with_layout(Layout::Sparse)
+}
+
+fn dense() -> WriteOptions {
+    WriteOptions::default().with_layout(Layout::Dense)
+}
+
+#[test]
+fn sparse_aggregates_equal_the_arrays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = stars(300, 200, 0.05, 1);
+    let path = tmp.path().join("stars.parquet");
+    // Small row groups, so that pruning has something to prune.
+    write_array(&path, &a, &sparse().with_row_group_size(500)).unwrap();
+    let mut s = ArraySession::new();
+    s.register_array("stars", &path).unwrap();
+
+    let b = query(
+        &s,
+        "SELECT row, count(*) AS n, sum(value) AS total, max(value) AS top FROM stars GROUP BY row ORDER BY row",
+    );
+    let rows = i64s(&b, 0);
+    let mut expected = BTreeMap::new();
+    for (i, r) in a.axis_iter(Axis(0)).enumerate() {
+        let nz: Vec<f64> = r.iter().copied().filter(|&v| v != 0.0).collect();
+        if !nz.is_empty() {
+            let top = nz.iter().copied().fold(f64::MIN, f64::max);
+            expected.insert(i as i64, (nz.len() as i64, nz.iter().sum::<f64>(), top));
+        }
+    }
+    assert_eq!(rows, expected.keys().copied().collect::<Vec<_>>());
+    let (n, total, top) = (i64s(&b, 1), f64s(&b, 2), f64s(&b, 3));
+    for (k, (row, (en, etotal, etop))) in expected.iter().enumerate() {
+        assert_eq!((n[k], total[k], top[k]), (*en, *etotal, *etop), "row {row}");
+    }
+
+    // Column sums, the cells above a threshold, the densest rows.
+    let b = query(&s, "SELECT col, sum(value) FROM stars GROUP BY col ORDER BY col");
+    let col_sums: Vec<f64> = a
+        .sum_axis(Axis(0))
+        .iter()
+        .copied()
+        .filter(|&v| v != 0.0)
+        .collect();
+    assert_eq!(f64s(&b, 1), col_sums);
+    let above = a.iter().filter(|&&v| v > 0.95).count();
+    assert!(above > 0);
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM stars WHERE value > 0.95"),
+        above.to_string()
+    );
+    let b = query(
+        &s,
+        "SELECT row, count(*) AS n FROM stars GROUP BY row ORDER BY n DESC, row LIMIT 3",
+    );
+    let mut by_count: Vec<(i64, i64)> = expected.iter().map(|(r, (n, _, _))| (-n, *r)).collect();
+    by_count.sort();
+    assert_eq!(i64s(&b, 0), by_count[..3].iter().map(|x| x.1).collect::<Vec<_>>());
+    assert_eq!(
+        i64s(&b, 1),
+        by_count[..3].iter().map(|x| -x.0).collect::<Vec<_>>()
+    );
+    // Index columns keep their stored, unsigned type; the value is the dtype.
+    let b = query(&s, "SELECT row, col, value FROM stars LIMIT 1");
+    assert_eq!(b[0].schema().field(0).data_type(), &DataType::UInt16);
+    assert_eq!(b[0].schema().field(2).data_type(), &DataType::Float64);
+}
+
+/// Writes `a`, registers it as `t` and returns `(sum, min, max, count)` of `value` as text.
+fn stats_of(a: &ArrayD<impl Element>, opts: &WriteOptions, tmp: &Path) -> (String, String, String, DType) {
+    let path = tmp.join(format!("a{}.parquet", rand_name()));
+    write_array(&path, a, opts).unwrap();
+    let mut s = ArraySession::new();
+    s.register_array("t", &path).unwrap();
+    let stored = ArrayFile::open(&path).unwrap().meta().value_column().stored_type;
+    (
+        scalar(
+            &s,
+            "SELECT CAST(sum(CAST(value AS DECIMAL(38, 0))) AS VARCHAR) FROM t",
+        ),
+        scalar(&s, "SELECT min(value) FROM t"),
+        scalar(&s, "SELECT max(value) FROM t"),
+        stored,
+    )
+}
+
+fn rand_name() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+#[test]
+fn narrowed_values_read_as_logical_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    // int64 near 10^12: stored as uint8 plus an offset (added in BIGINT).
+    let big = ArrayD::from_shape_fn(vec![20, 10], |d| {
+        1_000_000_000_000i64 + ((d[0] * 7 + d[1] * 3) % 200) as i64
+    });
+    let sum: i128 = big.iter().map(|&v| i128::from(v)).sum();
+    for opts in [dense(), sparse()] {
+        let (s, min, max, stored) = stats_of(&big, &opts, tmp.path());
+        assert_eq!(stored, DType::U8);
+        assert_eq!(s, sum.to_string());
+        assert_eq!(min, big.iter().min().unwrap().to_string());
+        assert_eq!(max, big.iter().max().unwrap().to_string());
+    }
+    // uint64 above 2^63: an offset beyond BIGINT (added in BIGINT UNSIGNED).
+    let huge = ArrayD::from_shape_fn(vec![30], |d| u64::MAX - 1000 + (d[0] as u64 % 17));
+    let (s, min, max, stored) = stats_of(&huge, &dense(), tmp.path());
+    assert!(stored.size() < 8, "{stored}");
+    assert_eq!(s, huge.iter().map(|&v| i128::from(v)).sum::<i128>().to_string());
+    assert_eq!(min, huge.iter().min().unwrap().to_string());
+    assert_eq!(max, huge.iter().max().unwrap().to_string());
+    // int64 spanning the whole range: stored as uint64 less i64::MIN (added in DECIMAL).
+    let wide = ArrayD::from_shape_vec(vec![4], vec![i64::MIN, -1, 0, i64::MAX]).unwrap();
+    let (_, min, max, _) = stats_of(&wide, &dense(), tmp.path());
+    assert_eq!((min, max), (i64::MIN.to_string(), i64::MAX.to_string()));
+    // Whole-number float64 stored as integers, and float64 that survive float32.
+    let whole = ArrayD::from_shape_fn(vec![50], |d| (d[0] as f64) * 3.0 - 20.0);
+    let (_, min, max, stored) = stats_of(&whole, &dense(), tmp.path());
+    assert!(stored.is_integer(), "{stored}");
+    assert_eq!((min, max), ("-20.0".to_string(), "127.0".to_string()));
+    let halves = ArrayD::from_shape_fn(vec![40, 40], |d| {
+        if (d[0] + d[1]) % 9 == 0 {
+            0.25 + d[0] as f64 / 1024.0
+        } else {
+            0.0
+        }
+    });
+    let (_, min, max, stored) = stats_of(&halves, &sparse(), tmp.path());
+    assert_eq!(stored, DType::F32);
+    assert_eq!(min, "0.25");
+    assert_eq!(max, (0.25 + 39.0 / 1024.0).to_string());
+}
+
+#[test]
+fn dictionary_encoded_values_read_as_plain_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 16 distinct irregular float64 values: the writer picks a dictionary.
+    let levels: Vec<f64> = (0..16)
+        .map(|i| (i as f64 + 0.1).sqrt() * std::f64::consts::PI)
+        .collect();
+    let mut g = Lcg(17);
+    let a = Array2::from_shape_fn((400, 300), |_| {
+        if g.next().is_multiple_of(5) {
+            levels[(g.next() % 16) as usize]
+        } else {
+            0.0
+        }
+    });
+    let path = tmp.path().join("d.parquet");
+    write_array(&path, &a, &sparse()).unwrap();
+    let enc = ArrayFile::open(&path)
+        .unwrap()
+        .meta()
+        .value_column()
+        .encoding
+        .clone();
+    assert_eq!(enc.as_deref(), Some("dictionary"));
+    let mut s = ArraySession::new();
+    s.register_array("d", &path).unwrap();
+    let b = query(&s, "SELECT value, count(*) FROM d GROUP BY value ORDER BY value");
+    assert_eq!(b[0].schema().field(0).data_type(), &DataType::Float64);
+    let mut expected: BTreeMap<u64, i64> = BTreeMap::new();
+    for &v in a.iter().filter(|&&v| v != 0.0) {
+        *expected.entry(v.to_bits()).or_default() += 1;
+    }
+    let got: BTreeMap<u64, i64> = f64s(&b, 0).iter().map(|v| v.to_bits()).zip(i64s(&b, 1)).collect();
+    assert_eq!(got, expected);
+    // The filter on the dictionary-encoded value still reaches the scan.
+    let plan = plan_text(&s, "SELECT count(*) FROM d WHERE value > 5.0");
+    assert!(
+        plan.contains("pruning_predicate=") && plan.contains("value_max@"),
+        "{plan}"
+    );
+    let threshold = levels[10];
+    assert_eq!(
+        scalar(
+            &s,
+            &format!("SELECT count(*) FROM d WHERE value >= {threshold:?}")
+        ),
+        a.iter().filter(|&&v| v >= threshold).count().to_string()
+    );
+}
+
+#[test]
+fn dense_arrays_have_computed_index_columns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = Array2::from_shape_fn((37, 23), |(i, j)| ((i * 131 + j * 71) % 1000) as i32 - 300);
+    let path = tmp.path().join("dense.parquet");
+    write_array(&path, &a, &dense().with_row_group_size(100)).unwrap();
+    let mut s = ArraySession::new();
+    s.register_array("dense", &path).unwrap();
+    // Split the file between both partitions, so row numbers come from several scans.
+    query(&s, "SET datafusion.optimizer.repartition_file_min_size = 1");
+    for r in [0usize, 3, 36] {
+        assert_eq!(
+            scalar(&s, &format!("SELECT sum(value) FROM dense WHERE row = {r}")),
+            a.row(r).iter().map(|&v| i64::from(v)).sum::<i64>().to_string(),
+            "row {r}"
+        );
+    }
+    assert_eq!(
+        scalar(&s, "SELECT sum(value) FROM dense WHERE col = 22"),
+        a.column(22)
+            .iter()
+            .map(|&v| i64::from(v))
+            .sum::<i64>()
+            .to_string()
+    );
+    let b = query(&s, "SELECT row, col, value FROM dense ORDER BY row, col");
+    let cells: Vec<(i64, i64, i64)> = a
+        .indexed_iter()
+        .map(|((i, j), &v)| (i as i64, j as i64, i64::from(v)))
+        .collect();
+    let got: Vec<(i64, i64, i64)> = i64s(&b, 0)
+        .into_iter()
+        .zip(i64s(&b, 1))
+        .zip(i64s(&b, 2))
+        .map(|((i, j), v)| (i, j, v))
+        .collect();
+    assert_eq!(got, cells);
+    // A filter on the value and a per-row aggregate over a dense table.
+    let b = query(
+        &s,
+        "SELECT row, sum(value) FROM dense WHERE value > 100 GROUP BY row ORDER BY row",
+    );
+    let expected: Vec<(i64, i64)> = a
+        .axis_iter(Axis(0))
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let over: Vec<i64> = r.iter().filter(|&&v| v > 100).map(|&v| i64::from(v)).collect();
+            (!over.is_empty()).then(|| (i as i64, over.iter().sum()))
+        })
+        .collect();
+    assert_eq!(
+        i64s(&b, 0).into_iter().zip(i64s(&b, 1)).collect::<Vec<_>>(),
+        expected
+    );
+
+    // 3-D: dim_0, dim_1, dim_2.
+    let c = Array3::from_shape_fn((4, 5, 6), |(i, j, k)| (i * 100 + j * 10 + k) as u16);
+    let path = tmp.path().join("cube.parquet");
+    write_array(&path, &c, &dense()).unwrap();
+    s.register_array("cube", &path).unwrap();
+    let b = query(
+        &s,
+        "SELECT dim_0, dim_1, dim_2, value FROM cube WHERE dim_1 = 2 AND dim_2 = 5 ORDER BY dim_0",
+    );
+    assert_eq!(i64s(&b, 0), vec![0, 1, 2, 3]);
+    assert_eq!(i64s(&b, 3), vec![25, 125, 225, 325]);
+}
+
+/// The physical plan of `q`, as text.
+fn plan_text(s: &ArraySession, q: &str) -> String {
+    let b = query(s, &format!("EXPLAIN {q}"));
+    let mut out = String::new();
+    for batch in &b {
+        let kind = batch.column(0).as_string::<i32>();
+        let plan = batch.column(1).as_string::<i32>();
+        for i in 0..batch.num_rows() {
+            out.push_str(&format!("{}:\n{}\n", kind.value(i), plan.value(i)));
+        }
+    }
+    out
+}
+
+#[test]
+fn filters_reach_the_parquet_scan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = stars(2000, 100, 0.05, 7);
+    let path = tmp.path().join("stars.parquet");
+    write_array(&path, &a, &sparse().with_row_group_size(1000)).unwrap();
+    let groups = ArrayFile::open(&path)
+        .unwrap()
+        .parquet_metadata()
+        .num_row_groups();
+    assert!(groups >= 8, "{groups} row groups");
+    let mut s = ArraySession::new();
+    s.register_array("stars", &path).unwrap();
+
+    let q = "SELECT count(*), sum(value) FROM stars WHERE row BETWEEN 100 AND 120 AND value > 0.5";
+    let plan = plan_text(&s, q);
+    let scan = plan
+        .lines()
+        .find(|l| l.contains("DataSourceExec"))
+        .unwrap_or_else(|| panic!("no scan in\n{plan}"));
+    assert!(scan.contains("predicate="), "{scan}");
+    assert!(scan.contains("pruning_predicate="), "{scan}");
+    assert!(scan.contains("row_max@") && scan.contains("row_min@"), "{scan}");
+    assert!(scan.contains("value_max@"), "{scan}");
+
+    // And it prunes: most row groups are skipped on their statistics.
+    let b = query(&s, &format!("EXPLAIN ANALYZE {q}"));
+    let text = b[0].column(1).as_string::<i32>().value(0).to_string();
+    // "row_groups_pruned_statistics=11 total → 1 matched"
+    let metric = text
+        .split("row_groups_pruned_statistics=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no pruning metric in\n{text}"));
+    let numbers: Vec<usize> = metric
+        .split(',')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    let [total, matched] = numbers[..] else {
+        panic!("{metric}")
+    };
+    assert_eq!(total, groups);
+    assert!(matched <= 2, "{matched} of {total} row groups read:\n{text}");
+    // The answer is still right.
+    let (n, sum) = a
+        .indexed_iter()
+        .filter(|((i, _), &v)| (100..=120).contains(i) && v > 0.5)
+        .fold((0i64, 0.0), |(n, s), (_, &v)| (n + 1, s + v));
+    let b = query(&s, q);
+    assert_eq!((i64s(&b, 0)[0], f64s(&b, 1)[0]), (n, sum));
+}
+
+#[test]
+fn bad_queries_give_datafusion_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("stars.parquet");
+    write_array(&path, &stars(10, 10, 0.3, 3), &sparse()).unwrap();
+    let mut s = ArraySession::new();
+    s.register_array("stars", &path).unwrap();
+    let e = query_err(&s, "SELEC row FROM stars");
+    assert!(e.starts_with("SQL: ") && e.contains("SELEC"), "{e}");
+    let e = query_err(&s, "SELECT * FROM nope");
+    assert!(e.contains("table 'datafusion.public.nope' not found"), "{e}");
+    let e = query_err(&s, "SELECT brightness FROM stars");
+    assert!(e.contains("brightness"), "{e}");
+    let e = query_err(&s, "SELECT row FROM stars WHERE");
+    assert!(e.starts_with("SQL: "), "{e}");
+    // Registering a file that is not an array, or twice.
+    let e = s.register_array("stars", &path).unwrap_err().to_string();
+    assert!(e.contains("already registered"), "{e}");
+    let e = s
+        .register_array("x", tmp.path().join("missing.parquet"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing.parquet"), "{e}");
+}
+
+fn coo_f64(c: DynCoo) -> arrstore::Coo<f64> {
+    match c {
+        DynCoo::F64(c) => c,
+        other => panic!("expected float64, got {:?}", other.shape()),
+    }
+}
+
+#[test]
+fn results_become_arrays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = stars(60, 40, 0.2, 11);
+    let path = tmp.path().join("stars.parquet");
+    write_array(&path, &a, &sparse()).unwrap();
+    let mut s = ArraySession::new();
+    s.register_array("stars", &path).unwrap();
+    let r = rt();
+
+    // A filter: the shape comes from the source, unordered output is sorted.
+    let c = coo_f64(
+        r.block_on(s.query_coo(
+            "SELECT row, col, value FROM stars WHERE value > 0.9 ORDER BY value",
+            None,
+        ))
+        .unwrap(),
+    );
+    let expected = a.mapv(|v| if v > 0.9 { v } else { 0.0 }).into_dyn();
+    assert_eq!(c.shape(), &[60, 40]);
+    assert_eq!(c.to_dense(), expected);
+
+    // Written to a file and read back; a transposition with the shape given.
+    let out = tmp.path().join("t.parquet");
+    r.block_on(s.write_query(
+        "SELECT col, row, value * 2 FROM stars",
+        Some(vec![40, 60]),
+        &out,
+        &WriteOptions::default(),
+    ))
+    .unwrap();
+    let back = read_coo::<f64>(&out).unwrap().to_dense();
+    assert_eq!(back, a.t().mapv(|v| v * 2.0).into_dyn());
+
+    // A per-row aggregate into a 1-D array.
+    let c = r
+        .block_on(s.query_coo("SELECT row, count(*) FROM stars GROUP BY row", Some(vec![60])))
+        .unwrap();
+    let DynCoo::I64(c) = c else {
+        panic!("count(*) is int64")
+    };
+    let counts = a.map_axis(Axis(1), |r| r.iter().filter(|&&v| v != 0.0).count() as i64);
+    assert_eq!(c.to_dense(), counts.into_dyn());
+
+    // Refused: duplicates, out of range, negative, wrong shape, no shape to take.
+    let err = |q: &str, shape: Option<Vec<u64>>| r.block_on(s.query_coo(q, shape)).unwrap_err().to_string();
+    let e = err("SELECT row, 0, value FROM stars", None);
+    assert!(e.contains("occur more than once"), "{e}");
+    let e = err("SELECT row + 1, col, value FROM stars", None);
+    assert!(e.contains("out of range for length 60"), "{e}");
+    let e = err("SELECT CAST(row AS BIGINT) - 100, col, value FROM stars", None);
+    assert!(e.contains("negative"), "{e}");
+    let e = err("SELECT row, col, value FROM stars", Some(vec![60]));
+    assert!(e.contains("2 coordinate columns"), "{e}");
+    let e = err("SELECT 1, 2.5", None);
+    assert!(e.contains("give the shape"), "{e}");
+    let e = err("SELECT row, 'x' FROM stars", Some(vec![60]));
+    assert!(e.contains("Utf8"), "{e}");
+}
+
+#[test]
+fn fill_and_dtype_come_from_the_source() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = Array2::from_shape_fn((8, 9), |(i, j)| {
+        if (i + j) % 4 == 0 {
+            (i * j) as f64
+        } else {
+            f64::NAN
+        }
+    });
+    let path = tmp.path().join("nan.parquet");
+    write_array(&path, &a, &sparse().with_fill(Scalar::Float(f64::NAN))).unwrap();
+    let mut s = ArraySession::new();
+    s.register_array("n", &path).unwrap();
+    let c = coo_f64(
+        rt().block_on(s.query_coo("SELECT row, col, value FROM n WHERE value >= 10", None))
+            .unwrap(),
+    );
+    assert!(c.fill().is_nan());
+    let expected = a.mapv(|v| if v >= 10.0 { v } else { f64::NAN });
+    let got = c.to_dense();
+    assert!(got
+        .iter()
+        .zip(expected.iter())
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+}
+
+#[test]
+fn stores_register_every_array() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = stars(30, 30, 0.2, 5);
+    let w = Array2::from_shape_fn((30, 30), |(i, j)| ((i + 2 * j) % 7) as i64);
+    write_array(tmp.path().join("stars.parquet"), &a, &sparse()).unwrap();
+    write_array(tmp.path().join("weights.parquet"), &w, &dense()).unwrap();
+    // A Parquet file arrstore did not write is left out; other files too.
+    let plain = tmp.path().join("plain.parquet");
+    let batch = RecordBatch::try_from_iter([(
+        "x",
+        std::sync::Arc::new(arrow::array::Int32Array::from(vec![1, 2])) as arrow::array::ArrayRef,
+    )])
+    .unwrap();
+    let mut pw =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&plain).unwrap(), batch.schema(), None)
+            .unwrap();
+    pw.write(&batch).unwrap();
+    pw.close().unwrap();
+    std::fs::write(tmp.path().join("notes.txt"), "x").unwrap();
+    std::fs::write(tmp.path().join("store.json"), "{}").unwrap();
+
+    let mut s = ArraySession::new();
+    assert_eq!(s.register_store(tmp.path()).unwrap(), vec!["stars", "weights"]);
+    // A join of a sparse and a dense array: sum over stored cells of value * weight.
+    let expected: f64 = a.iter().zip(w.iter()).map(|(&v, &k)| v * k as f64).sum();
+    let b = query(
+        &s,
+        "SELECT sum(s.value * w.value) FROM stars s JOIN weights w ON s.row = w.row AND s.col = w.col",
+    );
+    assert!((f64s(&b, 0)[0] - expected).abs() < 1e-9 * expected.abs().max(1.0));
+    let e = s.register_store(tmp.path().join("nope")).unwrap_err().to_string();
+    assert!(e.contains("nope"), "{e}");
+}
+
+/// Runs the binary in `cwd`; (exit code, stdout, stderr).
+fn cli(cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_arrstore"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn the_sql_command() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let a = stars(50, 40, 0.1, 9);
+    write_array(dir.join("stars.parquet"), &a, &sparse()).unwrap();
+
+    // The default table output.
+    let (code, out, err) = cli(
+        dir,
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM stars",
+            "--table",
+            "stars=stars.parquet",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let nnz = a.iter().filter(|&&v| v != 0.0).count();
+    assert!(
+        out.contains("| n ") && out.contains(&format!("| {nnz} ")),
+        "{out}"
+    );
+
+    // CSV from a store, per-row sums equal to the array's.
+    let (code, out, err) = cli(
+        dir,
+        &[
+            "sql",
+            "SELECT row, sum(value) AS s FROM stars GROUP BY row ORDER BY row",
+            "--store",
+            ".",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("row,s"));
+    for line in lines {
+        let (r, v) = line.split_once(',').unwrap();
+        let r: usize = r.parse().unwrap();
+        assert_eq!(v.parse::<f64>().unwrap(), a.row(r).sum(), "row {r}");
+    }
+
+    // JSON and Parquet to files.
+    let (code, _, err) = cli(
+        dir,
+        &[
+            "sql",
+            "SELECT max(value) AS m FROM stars",
+            "--store",
+            ".",
+            "--format",
+            "json",
+            "-o",
+            "m.json",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m.json")).unwrap()).unwrap();
+    let max = a.iter().copied().fold(0.0, f64::max);
+    assert_eq!(j[0]["m"].as_f64(), Some(max));
+    let (code, _, err) = cli(
+        dir,
+        &[
+            "sql",
+            "SELECT row, col FROM stars",
+            "--store",
+            ".",
+            "--format",
+            "parquet",
+            "-o",
+            "rc.parquet",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let f = std::fs::File::open(dir.join("rc.parquet")).unwrap();
+    let rows: usize = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    assert_eq!(rows, nnz);
+
+    // --into: a new array, read back; the output is not replaced without --force.
+    let into = [
+        "sql",
+        "SELECT row, col, value FROM stars WHERE value > 0.9",
+        "--store",
+        ".",
+        "--into",
+        "bright.parquet",
+    ];
+    let (code, out, err) = cli(dir, &into);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("bright.parquet: float64 50x40, sparse COO"), "{out}");
+    let back = read_coo::<f64>(dir.join("bright.parquet")).unwrap().to_dense();
+    assert_eq!(back, a.mapv(|v| if v > 0.9 { v } else { 0.0 }).into_dyn());
+    let (code, _, err) = cli(dir, &into);
+    assert_eq!(code, 1);
+    assert!(err.contains("already exists"), "{err}");
+
+    // Errors: DataFusion's message, exit 1, no panic.
+    let (code, _, err) = cli(dir, &["sql", "SELECT * FROM nope", "--store", "."]);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: SQL: ") && err.contains("nope"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let (code, _, err) = cli(
+        dir,
+        &["sql", "SELECT nope FROM stars", "--table", "stars=stars.parquet"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("nope"), "{err}");
+    let (code, _, err) = cli(dir, &["sql", "SELECT 1", "--table", "stars"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("NAME=FILE"), "{err}");
+    let (code, _, err) = cli(dir, &["sql", "SELECT 1", "--format", "xml"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--format 'xml'"), "{err}");
+
+    // --help shows an example.
+    let (code, out, _) = cli(dir, &["sql", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("GROUP BY row") && out.contains("--into"), "{out}");
+}
+
+/// uint64 values above 2^63 (stored narrowed with an offset) come back exactly, as uint64.
+#[test]
+fn unsigned_values_above_bigint_print_exactly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = ndarray::Array1::from_shape_fn(5, |i| u64::MAX - i as u64);
+    let path = tmp.path().join("u.parquet");
+    write_array(&path, &a, &dense()).unwrap();
+    let mut s = ArraySession::new();
+    s.register_array("u", &path).unwrap();
+    let b = query(&s, "SELECT value FROM u ORDER BY dim_0");
+    assert_eq!(b[0].schema().field(0).data_type(), &DataType::UInt64);
+    let got: Vec<u64> = b
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<UInt64Type>().values().to_vec())
+        .collect();
+    assert_eq!(got, a.to_vec());
+}
+
+#[test]
+fn widened_values_are_pruned_and_offset_values_are_exact() {
+    let tmp = tempfile::tempdir().unwrap();
+    // float64 stored as float32: the scan casts, and prunes with the cast statistics.
+    let a = Array2::from_shape_fn(
+        (200, 50),
+        |(i, j)| if (i + j) % 3 == 0 { i as f64 + 0.5 } else { 0.0 },
+    );
+    let path = tmp.path().join("f.parquet");
+    write_array(&path, &a, &sparse().with_row_group_size(500)).unwrap();
+    assert_eq!(
+        ArrayFile::open(&path).unwrap().meta().value_column().stored_type,
+        DType::F32
+    );
+    let mut s = ArraySession::new();
+    s.register_array("f", &path).unwrap();
+    let q = "SELECT count(*) FROM f WHERE value > 150.0";
+    let plan = plan_text(&s, q);
+    assert!(
+        plan.contains("pruning_predicate=") && plan.contains("value_max@"),
+        "{plan}"
+    );
+    assert_eq!(
+        scalar(&s, q),
+        a.iter().filter(|&&v| v > 150.0).count().to_string()
+    );
+    // int64 stored with an offset: the filter is applied after the scan, exactly.
+    let b = ArrayD::from_shape_fn(vec![300], |d| 5_000_000_000i64 + (d[0] as i64 * 7) % 250);
+    let path = tmp.path().join("o.parquet");
+    write_array(&path, &b, &dense()).unwrap();
+    assert_ne!(ArrayFile::open(&path).unwrap().meta().value_column().offset, 0);
+    s.register_array("o", &path).unwrap();
+    assert_eq!(
+        scalar(&s, "SELECT count(*) FROM o WHERE value >= 5000000200"),
+        b.iter().filter(|&&v| v >= 5_000_000_200).count().to_string()
+    );
+}
