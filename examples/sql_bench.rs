@@ -5,6 +5,7 @@
 //! ```sh
 //! sql_bench write ROWS.npy COLS.npy VALUES.npy NROWS NCOLS OUT.parquet
 //! sql_bench time FILE REPS QUERY [QUERY ...]      # the table is named `t`
+//! ARRSTORE_BENCH_SETTINGS='datafusion.execution.target_partitions=1' sql_bench time ...
 //! ```
 
 use std::time::Instant;

@@ -17,7 +17,12 @@
 //! each file is a Parquet [`ListingTable`] whose declared schema has the logical types (the
 //! Parquet scan casts the stored columns, and rewrites filters to the stored types, so row-group
 //! statistics and the page index prune as usual); an offset, or the index columns of a dense
-//! array, are added by a view (a projection over the scan).
+//! array, are added by a view (a projection over the scan). No custom `TableProvider`, UDF or
+//! plan node is involved: views are inlined into the logical plan, `file_row_index()` is a
+//! built-in function that the Parquet scan turns into its row-number virtual column, so a
+//! cluster scheduler (DataFusion Ballista) receives ordinary Parquet scans, projections and
+//! filters. (Whether Ballista 55 serializes the row-number virtual column of a dense scan is to
+//! be checked when that runs; sparse arrays do not use it.)
 //!
 //! # Filter pushdown
 //! Filters on the index columns of a sparse array and on `value` whenever the value column is
