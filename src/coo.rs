@@ -124,21 +124,25 @@ impl<T: Element> Coo<T> {
     /// The COO of `dense`: every cell whose bits differ from `fill` (so with fill 0.0, a -0.0
     /// cell is stored), in row-major order, whatever the memory layout of `dense`.
     pub fn from_dense<S: Data<Elem = T>, D: Dimension>(dense: &ArrayBase<S, D>, fill: T) -> Coo<T> {
-        let shape = dense.shape().to_vec();
+        let view = dense.view().into_dyn();
+        Coo::from_cells(&view, fill).expect("an array in memory is walked without errors")
+    }
+
+    /// The COO of the cells `cells` walks, keeping only the nonzeros in memory.
+    pub(crate) fn from_cells(cells: &dyn crate::dense::Cells<T>, fill: T) -> crate::Result<Coo<T>> {
+        let shape = cells.shape().to_vec();
         let fill_bits = fill.to_bits();
         let mut flat = Vec::new();
         let mut values = Vec::new();
-        let view = dense.view().into_dyn();
-        let scanned = crate::dense::for_each_chunk(&view, 1 << 16, |start, chunk| {
+        cells.each_chunk(1 << 16, &mut |start, chunk| {
             for (i, v) in chunk.iter().enumerate() {
                 if v.to_bits() != fill_bits {
                     flat.push(start + i);
                     values.push(*v);
                 }
             }
-            Ok::<(), std::convert::Infallible>(())
-        });
-        let Ok(()) = scanned;
+            Ok(())
+        })?;
         let mut coords: Vec<Coords> = shape
             .iter()
             .map(|&len| Coords::for_axis(len as u64, flat.len())) // usize fits in u64
@@ -154,12 +158,12 @@ impl<T: Element> Coo<T> {
                 c.push(i as u64); // usize fits in u64
             }
         }
-        Coo {
+        Ok(Coo {
             shape,
             coords,
             values,
             fill,
-        }
+        })
     }
 
     /// A COO from coordinates (one vector per axis, each as long as `values`), checked: every

@@ -18,6 +18,58 @@
 use ndarray::ArrayViewD;
 
 use crate::dtype::Element;
+use crate::error::Result;
+use crate::npy::NpyStream;
+
+/// The cells of a dense array, walked in C order chunk by chunk: an array in memory, or an
+/// `.npy` file read as it is walked.
+pub(crate) trait Cells<T: Element> {
+    /// The array's shape.
+    fn shape(&self) -> &[usize];
+
+    /// Calls `f(start, chunk)` on consecutive chunks of at most `chunk` cells in C order.
+    fn each_chunk(&self, chunk: usize, f: &mut dyn FnMut(usize, &[T]) -> Result<()>) -> Result<()>;
+
+    /// The number of cells.
+    fn cells(&self) -> usize {
+        self.shape().iter().product()
+    }
+}
+
+impl<T: Element> Cells<T> for ArrayViewD<'_, T> {
+    fn shape(&self) -> &[usize] {
+        ArrayViewD::shape(self)
+    }
+
+    fn each_chunk(&self, chunk: usize, f: &mut dyn FnMut(usize, &[T]) -> Result<()>) -> Result<()> {
+        for_each_chunk(self, chunk, f)
+    }
+}
+
+/// An `.npy` file's cells as `T` (its dtype).
+pub(crate) struct NpyCells<'a, T> {
+    stream: &'a NpyStream,
+    _type: std::marker::PhantomData<T>,
+}
+
+impl<'a, T> NpyCells<'a, T> {
+    pub(crate) fn new(stream: &'a NpyStream) -> Self {
+        NpyCells {
+            stream,
+            _type: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: Element> Cells<T> for NpyCells<'_, T> {
+    fn shape(&self) -> &[usize] {
+        self.stream.shape()
+    }
+
+    fn each_chunk(&self, chunk: usize, f: &mut dyn FnMut(usize, &[T]) -> Result<()>) -> Result<()> {
+        self.stream.for_each_chunk(chunk, f)
+    }
+}
 
 /// Calls `f(start, chunk)` on consecutive chunks of the array's values in C order (logical
 /// order, whatever the memory layout), `start` being the flat index of the chunk's first cell.

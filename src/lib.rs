@@ -15,7 +15,8 @@
 //!
 //! # Entry points
 //! - Write: [`write_array`] / [`write_array_to`] (any `ndarray` array or view),
-//!   [`write_dyn`] / [`write_dyn_to`] ([`DynArray`]), [`write_coo`] / [`write_coo_to`] ([`Coo`]);
+//!   [`write_dyn`] / [`write_dyn_to`] ([`DynArray`]), [`write_coo`] / [`write_coo_to`] ([`Coo`]),
+//!   [`write_npy_file`] (an `.npy` file, streamed);
 //!   options in [`WriteOptions`].
 //! - Read: [`read_array`] / [`read_array_from`] (the caller's type annotation picks dtype and
 //!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
@@ -82,5 +83,6 @@ pub use options::{Layout, WriteOptions};
 pub use read::{read_array, read_array_from, read_coo, read_dyn, ArrayFile, Narrowed};
 pub use sizes::SizeReport;
 pub use write::{
-    write_array, write_array_to, write_coo, write_coo_to, write_dyn, write_dyn_to, WriteSummary,
+    write_array, write_array_to, write_coo, write_coo_to, write_dyn, write_dyn_to, write_npy_file,
+    WriteSummary,
 };

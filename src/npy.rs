@@ -124,6 +124,123 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<DynArray> {
         .map_err(|e| e.in_file(path))
 }
 
+/// A C-order `.npy` file opened for reading in chunks: the header is parsed, the data is read
+/// only when [`NpyStream::for_each_chunk`] walks it, one chunk at a time, so memory does not
+/// grow with the file.
+#[derive(Debug)]
+pub struct NpyStream {
+    file: File,
+    header: Header,
+    /// Where the data starts.
+    data_offset: u64,
+}
+
+impl NpyStream {
+    /// Opens the `.npy` at `path`: `Ok(None)` for a Fortran-order file (its C order is not a
+    /// forward walk of the file; read it whole with [`read_npy`]). Errors name the file.
+    pub fn open(path: impl AsRef<Path>) -> Result<Option<NpyStream>> {
+        let path = path.as_ref();
+        let go = || -> Result<Option<NpyStream>> {
+            let mut reader = BufReader::new(File::open(path)?);
+            let header = read_header(&mut reader)?;
+            if header.fortran {
+                return Ok(None);
+            }
+            let data_offset = std::io::Seek::stream_position(&mut reader)?;
+            let file = reader.into_inner();
+            let needed = element_count(&header.shape)?
+                .checked_mul(header.dtype.size())
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or_else(|| bad("the data is larger than this machine can address"))?;
+            let have = file.metadata()?.len().saturating_sub(data_offset);
+            if have < needed {
+                return Err(bad(format!(
+                    "data holds {have} bytes, shape {} of {} needs {needed}",
+                    shape_text(&header.shape),
+                    header.dtype
+                )));
+            }
+            Ok(Some(NpyStream {
+                file,
+                header,
+                data_offset,
+            }))
+        };
+        go().map_err(|e| e.in_file(path))
+    }
+
+    /// The element type.
+    pub fn dtype(&self) -> DType {
+        self.header.dtype
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.header.shape
+    }
+
+    /// Calls `f(start, chunk)` on consecutive chunks of at most `chunk` elements, in C order,
+    /// `start` being the flat index of the chunk's first element. `T` must be the file's dtype.
+    pub fn for_each_chunk<T: Element>(
+        &self,
+        chunk: usize,
+        f: &mut dyn FnMut(usize, &[T]) -> Result<()>,
+    ) -> Result<()> {
+        if T::DTYPE != self.header.dtype {
+            return Err(Error::WrongDtype {
+                expected: T::DTYPE,
+                found: self.header.dtype,
+            });
+        }
+        let size = T::DTYPE.size();
+        let count = element_count(&self.header.shape)?;
+        let chunk = chunk.clamp(1, count.max(1));
+        let mut reader = &self.file;
+        std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(self.data_offset))?;
+        let mut bytes = vec![0u8; chunk * size];
+        let mut values: Vec<T> = Vec::with_capacity(chunk);
+        let mut start = 0;
+        while start < count {
+            let n = (count - start).min(chunk);
+            let buf = bytes.get_mut(..n * size).unwrap_or_default();
+            if read_full(&mut reader, buf)? < buf.len() {
+                return Err(bad("the file ended while it was being read"));
+            }
+            values.clear();
+            decode_into(buf, size, self.header.big_endian, start, &mut values)?;
+            f(start, &values)?;
+            start += n;
+        }
+        Ok(())
+    }
+}
+
+/// Decodes the `size`-byte elements of `bytes` onto `out`; `first` is the index of the first
+/// one (for error messages).
+fn decode_into<T: Element>(
+    bytes: &[u8],
+    size: usize,
+    big_endian: bool,
+    first: usize,
+    out: &mut Vec<T>,
+) -> Result<()> {
+    for (i, b) in bytes.chunks_exact(size).enumerate() {
+        let bits = if big_endian {
+            b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x))
+        } else {
+            b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x))
+        };
+        if T::DTYPE == DType::Bool && bits > 1 {
+            return Err(bad(format!(
+                "bool element {} is the byte {bits:#04x} (a bool is 0 or 1)",
+                first + i
+            )));
+        }
+        out.push(T::from_bits(bits));
+    }
+    Ok(())
+}
+
 /// Writes `array` to `writer` as an `.npy` file (version 1.0, or 2.0 for a header longer than
 /// 65535 bytes), in Fortran order when the array's memory is Fortran-ordered, C order otherwise.
 ///
@@ -659,20 +776,14 @@ fn read_elements<T: Element, R: Read>(reader: &mut R, header: &Header) -> Result
         let want = (needed - done).min(buf.len());
         let chunk = buf.get_mut(..want).unwrap_or_default();
         let got = read_full(reader, chunk)?;
-        for bytes in chunk.get(..got).unwrap_or_default().chunks_exact(size) {
-            let bits = if header.big_endian {
-                bytes.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
-            } else {
-                bytes.iter().rev().fold(0u64, |acc, &b| acc << 8 | u64::from(b))
-            };
-            if T::DTYPE == DType::Bool && bits > 1 {
-                return Err(bad(format!(
-                    "bool element {} is the byte {bits:#04x} (a bool is 0 or 1)",
-                    out.len()
-                )));
-            }
-            out.push(T::from_bits(bits));
-        }
+        let first = out.len();
+        decode_into(
+            chunk.get(..got).unwrap_or_default(),
+            size,
+            header.big_endian,
+            first,
+            &mut out,
+        )?;
         done += got;
         if got < want {
             return Err(bad(format!(

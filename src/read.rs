@@ -278,6 +278,21 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     }
 
     fn read_dense_with<T: Element>(self, n: &Narrowing) -> Result<ArrayD<T>> {
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        if let Some(path) = self.path.clone() {
+            if threads > 1 && self.parquet.metadata().num_row_groups() > 1 {
+                let go = || -> Result<ArrayD<T>> {
+                    let values = read_dense_parallel::<T>(&path, &self.meta, &self.parquet, n, threads)?;
+                    let shape = self.meta.shape_usize()?;
+                    let a = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::BadShape {
+                        shape: self.meta.shape.clone(),
+                        problem: e.to_string(),
+                    })?;
+                    Ok(with_order(a, self.meta.order))
+                };
+                return go().map_err(|e| e.in_file(&path));
+            }
+        }
         let (meta, path, batches) = self.batches()?;
         let go = || -> Result<ArrayD<T>> {
             let shape = meta.shape_usize()?;
@@ -362,6 +377,90 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         };
         go().map_err(|e| in_path(e, &path))
     }
+}
+
+/// The `value` column of the dense file at `path`, widened, with its row groups decoded on
+/// `threads` threads (each with its own handle on the file) into disjoint parts of the output.
+fn read_dense_parallel<T: Element>(
+    path: &Path,
+    meta: &ArrayMeta,
+    parquet: &ArrowReaderMetadata,
+    n: &Narrowing,
+    threads: usize,
+) -> Result<Vec<T>> {
+    let cells = meta.check_dense_fits()?;
+    let mut values: Vec<T> = Vec::new();
+    values.try_reserve_exact(cells).map_err(|e| Error::BadShape {
+        shape: meta.shape.clone(),
+        problem: format!("cannot allocate the array: {e}"),
+    })?;
+    values.resize(cells, T::default());
+    // One disjoint slice of the output per row group, dealt round-robin to the threads.
+    let mut work: Vec<Vec<(usize, &mut [T])>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut rest = values.as_mut_slice();
+    for (i, rg) in parquet.metadata().row_groups().iter().enumerate() {
+        let rows = usize::try_from(rg.num_rows())
+            .map_err(|_| Error::CorruptData(format!("row group {i} has {} rows", rg.num_rows())))?;
+        if rows > rest.len() {
+            return Err(Error::CorruptData(format!(
+                "the row groups hold more rows than the shape {:?} has cells",
+                meta.shape
+            )));
+        }
+        let (part, tail) = rest.split_at_mut(rows);
+        rest = tail;
+        if let Some(w) = work.get_mut(i % threads) {
+            w.push((i, part));
+        }
+    }
+    if !rest.is_empty() {
+        return Err(Error::CorruptData(format!(
+            "the row groups hold fewer rows than the shape {:?} has cells",
+            meta.shape
+        )));
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = work
+            .into_iter()
+            .map(|parts| {
+                s.spawn(move || -> Result<()> {
+                    let mut buf: Vec<T> = Vec::new();
+                    for (i, part) in parts {
+                        let file = File::open(path)?;
+                        let reader =
+                            ParquetRecordBatchReaderBuilder::new_with_metadata(file, parquet.clone())
+                                .with_batch_size(BATCH_ROWS)
+                                .with_row_groups(vec![i])
+                                .build()?;
+                        let mut at = 0;
+                        for batch in reader {
+                            let batch = batch?;
+                            buf.clear();
+                            widen(column(&batch, "value")?, n, &mut buf)?;
+                            let dst = part.get_mut(at..at + buf.len()).ok_or_else(|| {
+                                Error::CorruptData(format!(
+                                    "row group {i} holds more rows than its footer says"
+                                ))
+                            })?;
+                            dst.copy_from_slice(&buf);
+                            at += buf.len();
+                        }
+                        if at != part.len() {
+                            return Err(Error::CorruptData(format!(
+                                "row group {i} holds {at} rows, its footer says {}",
+                                part.len()
+                            )));
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    })?;
+    Ok(values)
 }
 
 /// The column `name` of a batch, or a clear error.

@@ -10,15 +10,18 @@ use std::sync::Arc;
 
 use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::record_batch::RecordBatch;
-use ndarray::{ArrayBase, ArrayViewD, Data, Dimension};
-use parquet::arrow::arrow_writer::ArrowWriterOptions;
+use ndarray::{ArrayBase, Data, Dimension};
+use parquet::arrow::arrow_writer::{
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
+    ArrowWriterOptions,
+};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
+use parquet::file::writer::SerializedFileWriter;
 
 use crate::coo::{Coo, Coords};
-use crate::dense::for_each_chunk;
+use crate::dense::{Cells, NpyCells};
 use crate::dtype::Element;
 use crate::dynarray::{DynArray, Order, Scalar};
 use crate::encode::{self, ColumnEncoding, EncodingChoice};
@@ -62,7 +65,7 @@ where
     D: Dimension,
 {
     let order = Order::of(array);
-    write_view(writer, array.view().into_dyn(), order, opts)
+    write_cells(writer, &array.view().into_dyn(), order, opts)
 }
 
 /// Writes `array` to the file `path` (atomically; see [`WriteOptions::with_overwrite`]).
@@ -128,15 +131,38 @@ fn fill_for<T: Element>(opts: &WriteOptions) -> Result<T> {
 /// Cells per chunk when scanning a dense array.
 const SCAN_CHUNK: usize = 1 << 16;
 
-fn write_view<W: Write + Send, T: Element>(
+/// Writes an `.npy` file as an arrstore file at `output` (atomically). A C-order file is read in
+/// chunks, twice (once to choose the layout and encodings, once to write), so memory does not
+/// grow with the input; a Fortran-order file is read whole.
+pub fn write_npy_file(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    let input = input.as_ref();
+    let Some(stream) = crate::npy::NpyStream::open(input)? else {
+        return write_dyn(output, &crate::npy::read_npy(input)?, opts);
+    };
+    crate::fsio::write_atomic(output.as_ref(), opts.overwrite(), |w| {
+        crate::with_dtype!(stream.dtype(), T => {
+            write_cells::<_, T>(w, &NpyCells::<T>::new(&stream), Order::C, opts)
+        })
+    })
+    .map_err(|e| match e {
+        Error::UnsupportedNpy(_) => e.in_file(input),
+        other => other,
+    })
+}
+
+fn write_cells<W: Write + Send, T: Element>(
     writer: W,
-    view: ArrayViewD<'_, T>,
+    view: &dyn Cells<T>,
     order: Order,
     opts: &WriteOptions,
 ) -> Result<WriteSummary> {
     let fill: T = fill_for(opts)?;
     let fill_bits = fill.to_bits();
-    let cells = view.len();
+    let cells = view.cells();
     let ranges = encode::sample_ranges(cells, opts.sample_cells());
 
     // One pass: narrowing of all cells and of the non-fill cells, nnz, and the sample.
@@ -145,7 +171,7 @@ fn write_view<W: Write + Send, T: Element>(
     let mut nnz = 0usize;
     let mut sample: Vec<T> = Vec::new();
     let mut nonfill: Vec<T> = Vec::new();
-    for_each_chunk(&view, SCAN_CHUNK, |start, c| {
+    view.each_chunk(SCAN_CHUNK, &mut |start, c| {
         dense_scan.push(c);
         nonfill.clear();
         nonfill.extend(c.iter().filter(|v| v.to_bits() != fill_bits));
@@ -157,7 +183,7 @@ fn write_view<W: Write + Send, T: Element>(
                 sample.extend_from_slice(&c[lo - start..hi - start]);
             }
         }
-        Ok::<(), Error>(())
+        Ok(())
     })?;
     let dense_n = dense_scan.narrowing();
     let compression = opts.compression();
@@ -230,11 +256,11 @@ fn write_view<W: Write + Send, T: Element>(
                 vec![(meta.columns[0].clone(), dense_n.stored.arrow_type(), enc, codec)],
                 opts,
             )?;
-            for_each_chunk(&view, rg, |_, c| table.write(vec![narrow(c, &dense_n)]))?;
+            table.write_groups(|emit| view.each_chunk(rg, &mut |_, c| emit(vec![narrow(c, &dense_n)])))?;
             table.finish(meta)
         }
         _ => {
-            let coo = Coo::from_dense(&view, fill);
+            let coo = Coo::from_cells(view, fill)?;
             write_sparse(writer, &coo, order, estimates, opts)
         }
     }
@@ -370,7 +396,7 @@ fn write_sparse<W: Write + Send, T: Element>(
         writer: Some(writer_name()),
     };
     let mut table = TableWriter::new(writer, columns, opts)?;
-    table.write(arrays)?;
+    table.write_groups(|emit| emit(arrays))?;
     table.finish(meta)
 }
 
@@ -378,11 +404,18 @@ fn writer_name() -> String {
     format!("arrstore {}", env!("CARGO_PKG_VERSION"))
 }
 
-/// An Arrow-to-Parquet writer with arrstore's per-column encodings.
+/// An Arrow-to-Parquet writer with arrstore's per-column encodings that encodes column chunks
+/// on worker threads (one per core), several row groups at a time, and appends them to the
+/// file in order: the file is the one a single-threaded writer would produce.
 struct TableWriter<W: Write + Send> {
-    inner: ArrowWriter<W>,
+    file: SerializedFileWriter<W>,
+    factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
+    rows_per_group: usize,
 }
+
+/// A column chunk to encode: its sequence number, its writer and its values.
+type Job = (usize, ArrowColumnWriter, ArrowLeafColumn);
 
 impl<W: Write + Send> TableWriter<W> {
     fn new(
@@ -407,26 +440,156 @@ impl<W: Write + Send> TableWriter<W> {
             .with_properties(props.build())
             .with_skip_arrow_metadata(!dictionary);
         let inner = ArrowWriter::try_new_with_options(writer, schema.clone(), options)?;
-        Ok(TableWriter { inner, schema })
+        let (file, factory) = inner.into_serialized_writer()?;
+        Ok(TableWriter {
+            file,
+            factory,
+            schema,
+            rows_per_group: opts.row_group_size().max(1),
+        })
     }
 
-    fn write(&mut self, columns: Vec<ArrayRef>) -> Result<()> {
-        let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
-        self.inner.write(&batch)?;
-        Ok(())
+    /// Writes the row groups `produce` emits (each a list of columns of at most
+    /// `rows_per_group` rows; longer ones are split), encoding their column chunks in parallel.
+    fn write_groups(
+        &mut self,
+        produce: impl FnOnce(&mut dyn FnMut(Vec<ArrayRef>) -> Result<()>) -> Result<()>,
+    ) -> Result<()> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let TableWriter {
+            file,
+            factory,
+            schema,
+            rows_per_group,
+        } = self;
+        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(threads);
+        let job_rx = std::sync::Mutex::new(job_rx);
+        std::thread::scope(|s| -> Result<()> {
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Result<ArrowColumnChunk>)>();
+            for _ in 0..threads {
+                let (job_rx, done_tx) = (&job_rx, done_tx.clone());
+                s.spawn(move || loop {
+                    let job = job_rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((seq, mut writer, leaf)) = job else { return };
+                    let chunk = writer.write(&leaf).and_then(|()| writer.close());
+                    if done_tx.send((seq, chunk.map_err(Error::from))).is_err() {
+                        return;
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut pipe = Pipeline {
+                file,
+                job_tx: Some(job_tx),
+                done_rx,
+                finished: std::collections::BTreeMap::new(),
+                groups: std::collections::VecDeque::new(),
+                sent: 0,
+                appended: 0,
+                max_groups: threads + 1,
+            };
+            let mut row_group = 0;
+            let mut emit = |columns: Vec<ArrayRef>| -> Result<()> {
+                let rows = columns.first().map_or(0, |c| c.len());
+                let mut start = 0;
+                while start < rows {
+                    let len = (rows - start).min(*rows_per_group);
+                    let writers = factory.create_column_writers(row_group)?;
+                    row_group += 1;
+                    let mut leaves = Vec::new();
+                    for (field, c) in schema.fields().iter().zip(&columns) {
+                        leaves.extend(compute_leaves(field, &c.slice(start, len))?);
+                    }
+                    pipe.send_group(writers.into_iter().zip(leaves).collect())?;
+                    start += len;
+                }
+                Ok(())
+            };
+            produce(&mut emit)?;
+            pipe.drain()
+        })
     }
 
     fn finish(mut self, meta: ArrayMeta) -> Result<WriteSummary> {
-        self.inner.append_key_value_metadata(KeyValue::new(
+        self.file.append_key_value_metadata(KeyValue::new(
             crate::meta::METADATA_KEY.to_string(),
             meta.to_json(),
         ));
-        self.inner.finish()?;
+        self.file.finish()?;
         Ok(WriteSummary {
             meta,
-            file_bytes: self.inner.bytes_written() as u64, // usize fits in u64
+            file_bytes: self.file.bytes_written() as u64, // usize fits in u64
         })
     }
+}
+
+/// The main thread's side of [`TableWriter::write_groups`]: hands column chunks to the workers
+/// and appends the encoded ones to the file in order, a row group at a time.
+struct Pipeline<'a, W: Write + Send> {
+    file: &'a mut SerializedFileWriter<W>,
+    job_tx: Option<std::sync::mpsc::SyncSender<Job>>,
+    done_rx: std::sync::mpsc::Receiver<(usize, Result<ArrowColumnChunk>)>,
+    finished: std::collections::BTreeMap<usize, ArrowColumnChunk>,
+    /// The number of column chunks of each row group not yet appended, oldest first.
+    groups: std::collections::VecDeque<usize>,
+    sent: usize,
+    appended: usize,
+    /// The most row groups handed out and not yet appended.
+    max_groups: usize,
+}
+
+impl<W: Write + Send> Pipeline<'_, W> {
+    fn send_group(&mut self, columns: Vec<(ArrowColumnWriter, ArrowLeafColumn)>) -> Result<()> {
+        // Bounded by whole row groups: a group's chunks are sent together, so a group with more
+        // columns than there are workers never waits for itself.
+        while self.groups.len() >= self.max_groups {
+            self.receive_one()?;
+        }
+        self.groups.push_back(columns.len());
+        for (writer, leaf) in columns {
+            let tx = self.job_tx.as_ref().ok_or_else(worker_gone)?;
+            tx.send((self.sent, writer, leaf)).map_err(|_| worker_gone())?;
+            self.sent += 1;
+        }
+        Ok(())
+    }
+
+    /// Waits for one encoded chunk and appends every row group that is complete.
+    fn receive_one(&mut self) -> Result<()> {
+        let (seq, chunk) = self.done_rx.recv().map_err(|_| worker_gone())?;
+        self.finished.insert(seq, chunk?);
+        while let Some(&n) = self.groups.front() {
+            if !(self.appended..self.appended + n).all(|i| self.finished.contains_key(&i)) {
+                break;
+            }
+            let mut rg = self.file.next_row_group()?;
+            for i in self.appended..self.appended + n {
+                if let Some(c) = self.finished.remove(&i) {
+                    c.append_to_row_group(&mut rg)?;
+                }
+            }
+            rg.close()?;
+            self.appended += n;
+            self.groups.pop_front();
+        }
+        Ok(())
+    }
+
+    /// Appends everything still being encoded and stops the workers.
+    fn drain(mut self) -> Result<()> {
+        self.job_tx = None;
+        while self.appended < self.sent {
+            self.receive_one()?;
+        }
+        Ok(())
+    }
+}
+
+fn worker_gone() -> Error {
+    Error::Io(std::io::Error::other("an encoding thread stopped"))
 }
 
 #[cfg(test)]

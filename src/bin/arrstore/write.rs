@@ -1,4 +1,4 @@
-//! `arrstore write IN OUT`: a .npy becomes one file, a SciPy sparse .npz one COO file (never
+//! `arrstore write IN OUT`: a .npy becomes one file (read in chunks, never whole), a SciPy sparse .npz one COO file (never
 //! densified), a NumPy .npz of several arrays a store; prints a one-line summary per array.
 
 use std::io::Write;
@@ -39,9 +39,8 @@ pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
     let is_npz = a.input.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
     let progress = Progress::spinner(quiet, format!("reading {}", a.input.display()));
     if !is_npz {
-        let array = arrstore::npy::read_npy(&a.input)?;
         progress.set_message(format!("writing {}", a.output.display()));
-        let summary = arrstore::write_dyn(&a.output, &array, &opts)?;
+        let summary = arrstore::write_npy_file(&a.input, &a.output, &opts)?;
         drop(progress);
         return report(quiet, &a.output, &summary);
     }
