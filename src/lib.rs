@@ -70,8 +70,8 @@ pub mod npz;
 pub mod options;
 pub mod read;
 pub mod sizes;
-pub mod store;
 pub mod sql;
+pub mod store;
 pub mod write;
 
 pub use coo::{Coo, Coords, DynCoo};

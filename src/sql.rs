@@ -156,31 +156,41 @@ impl ArraySession {
         self.register_meta(name, &abs, meta).map_err(|e| e.in_file(path))
     }
 
-    /// Registers every arrstore file `*.parquet` of the directory `dir` (a store) under its
-    /// file stem; other Parquet files are left out. Returns the names, sorted.
+    /// Registers every array of the store at `dir` under its name in the store's index
+    /// (`store.json`, the `.npz` keys). A directory without an index is taken as a plain folder of
+    /// arrstore files: each `*.parquet` is registered under its file stem and other Parquet files
+    /// are left out. Returns the names, sorted.
     pub fn register_store(&mut self, dir: impl AsRef<Path>) -> Result<Vec<String>> {
         let dir = dir.as_ref();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| Error::from(e).in_file(dir))?
-            .map(|entry| entry.map(|e| e.path()))
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| Error::from(e).in_file(dir))?;
-        files.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "parquet"));
-        files.sort();
-        let mut names = Vec::new();
-        for p in files {
-            let Some(stem) = p.file_stem().and_then(|s| s.to_str()) else {
-                continue;
-            };
-            match ArrayFile::open(&p) {
-                Err(e) if matches!(e.kind(), Error::NotArrstore { .. }) => continue,
-                Err(e) => return Err(e),
-                Ok(_) => {}
+        let mut tables: Vec<(String, PathBuf)> = Vec::new();
+        if crate::store::Store::is_store(dir) {
+            let store = crate::store::Store::open(dir)?;
+            for e in store.entries() {
+                tables.push((e.name.clone(), store.dir().join(&e.file)));
             }
-            self.register_array(stem, &p)?;
-            names.push(stem.to_string());
+        } else {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| Error::from(e).in_file(dir))?
+                .map(|entry| entry.map(|e| e.path()))
+                .collect::<std::io::Result<_>>()
+                .map_err(|e| Error::from(e).in_file(dir))?;
+            files.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "parquet"));
+            for p in files {
+                let Some(stem) = p.file_stem().and_then(|s| s.to_str()) else {
+                    continue;
+                };
+                match ArrayFile::open(&p) {
+                    Err(e) if matches!(e.kind(), Error::NotArrstore { .. }) => continue,
+                    Err(e) => return Err(e),
+                    Ok(_) => tables.push((stem.to_string(), p.clone())),
+                }
+            }
         }
-        Ok(names)
+        tables.sort();
+        for (name, path) in &tables {
+            self.register_array(name, path)?;
+        }
+        Ok(tables.into_iter().map(|(name, _)| name).collect())
     }
 
     fn register_meta(&mut self, name: &str, abs: &Path, meta: ArrayMeta) -> Result<()> {

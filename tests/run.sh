@@ -13,6 +13,9 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements"; then
   cp "$req" "$venv/.requirements"
 fi
 
+# `cargo test` also builds target/debug/arrstore (the CLI tests run it), with the features the
+# tests unify; a separate `cargo build` would resolve features without the dev-dependencies and
+# rebuild much of the dependency tree, doubling the build's time and disk.
 cargo test
-cargo build --quiet --bin arrstore
+test -x target/debug/arrstore
 ARRSTORE_BIN="$PWD/target/debug/arrstore" "$venv/bin/python" -m pytest tests/interop -q

@@ -10,7 +10,9 @@ use std::process::Command;
 use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type, UInt64Type};
 use arrstore::sql::ArraySession;
-use arrstore::{read_coo, write_array, ArrayFile, DType, DynCoo, Element, Layout, Scalar, WriteOptions};
+use arrstore::{
+    read_coo, write_array, ArrayFile, DType, DynArray, DynCoo, Element, Layout, Scalar, WriteOptions,
+};
 use ndarray::{Array2, Array3, ArrayD, Axis};
 
 /// A tiny deterministic generator (so the data needs no extra crate and is the same each run).
@@ -553,7 +555,7 @@ fn stores_register_every_array() {
     pw.write(&batch).unwrap();
     pw.close().unwrap();
     std::fs::write(tmp.path().join("notes.txt"), "x").unwrap();
-    std::fs::write(tmp.path().join("store.json"), "{}").unwrap();
+    std::fs::write(tmp.path().join("notes.json"), "{}").unwrap();
 
     let mut s = ArraySession::new();
     assert_eq!(s.register_store(tmp.path()).unwrap(), vec!["stars", "weights"]);
@@ -566,6 +568,49 @@ fn stores_register_every_array() {
     assert!((f64s(&b, 0)[0] - expected).abs() < 1e-9 * expected.abs().max(1.0));
     let e = s.register_store(tmp.path().join("nope")).unwrap_err().to_string();
     assert!(e.contains("nope"), "{e}");
+}
+
+#[test]
+fn stores_register_arrays_by_their_index_names() {
+    // A store's names come from its index (the .npz keys), not from its file names: `a/b`
+    // is stored in `a_b.parquet` and `a_b` in `a_b~1.parquet`.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let mut store = arrstore::store::Store::create(&dir).unwrap();
+    let x = Array2::from_shape_fn((4, 5), |(i, j)| (i * 5 + j) as i32);
+    let y = Array2::from_shape_fn((3, 3), |(i, j)| if i == j { 2.5f64 } else { 0.0 });
+    store
+        .add("a/b", &DynArray::from(x.clone().into_dyn()), &dense())
+        .unwrap();
+    store
+        .add("a_b", &DynArray::from(y.clone().into_dyn()), &sparse())
+        .unwrap();
+    store
+        .add(
+            "Big Counts",
+            &DynArray::from(x.mapv(i64::from).into_dyn()),
+            &dense(),
+        )
+        .unwrap();
+    // A file the index does not list is not a table of the store.
+    write_array(dir.join("stray.parquet"), &y, &sparse()).unwrap();
+
+    let mut s = ArraySession::new();
+    assert_eq!(s.register_store(&dir).unwrap(), vec!["Big Counts", "a/b", "a_b"]);
+    let b = query(&s, r#"SELECT sum(value) FROM "a/b""#);
+    assert_eq!(i64s(&b, 0), [x.iter().map(|&v| i64::from(v)).sum::<i64>()]);
+    let b = query(&s, r#"SELECT count(*), sum(value) FROM "a_b""#);
+    assert_eq!(i64s(&b, 0), [3]);
+    assert_eq!(f64s(&b, 1), [7.5]);
+    let b = query(&s, r#"SELECT max(value) FROM "Big Counts""#);
+    assert_eq!(i64s(&b, 0), [19]);
+    let e = query_err(&s, "SELECT count(*) FROM stray");
+    assert!(e.contains("stray"), "{e}");
+
+    // A store whose index is damaged is an error naming the index, not a plain folder.
+    std::fs::write(dir.join("store.json"), "{").unwrap();
+    let e = ArraySession::new().register_store(&dir).unwrap_err().to_string();
+    assert!(e.contains("store.json"), "{e}");
 }
 
 /// Runs the binary in `cwd`; (exit code, stdout, stderr).

@@ -130,7 +130,8 @@ pub struct SqlArgs {
     /// Register an arrstore file as a table: NAME=FILE (repeatable).
     #[arg(long = "table", value_name = "NAME=FILE")]
     pub tables: Vec<String>,
-    /// Register every arrstore *.parquet file of a store directory, by file stem (repeatable).
+    /// Register every array of a store by its name (store.json; a folder without an index:
+    /// every arrstore *.parquet file by its file stem). Repeatable.
     #[arg(long = "store", value_name = "DIR")]
     pub stores: Vec<PathBuf>,
     /// Output format: table, csv, json (an array of objects) or parquet (needs -o).
