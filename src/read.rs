@@ -66,7 +66,10 @@ impl ArrayFile<File> {
 impl<R: ChunkReader + 'static> ArrayFile<R> {
     /// Reads and checks the footer and the arrstore metadata of `reader`.
     pub fn new(reader: R) -> Result<ArrayFile<R>> {
-        let parquet = ArrowReaderMetadata::load(&reader, ArrowReaderOptions::new())?;
+        // The Parquet logical types give every stored type; an embedded Arrow schema would only
+        // ask for dictionary arrays, which the arrow reader builds by hashing every value.
+        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        let parquet = ArrowReaderMetadata::load(&reader, options)?;
         let json = parquet
             .metadata()
             .file_metadata()

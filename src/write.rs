@@ -362,7 +362,8 @@ fn write_sparse<W: Write + Send, T: Element>(
     let mut values = narrow(coo.values(), &n);
     let choice = encode::choose(&encode::take_ranges(&values, &ranges)?, n.stored, compression, rg)?;
     if choice.best == ColumnEncoding::Dictionary {
-        // Few distinct values: readers get an Arrow dictionary column too.
+        // Few distinct values: the writer is handed an Arrow dictionary column, which becomes
+        // dictionary pages (declared as a dictionary type only on request).
         if let Some(d) = encode::to_dictionary(&values) {
             values = d;
         }
@@ -424,6 +425,9 @@ impl<W: Write + Send> TableWriter<W> {
         opts: &WriteOptions,
     ) -> Result<Self> {
         let mut props = encode::base_properties(opts.compression(), opts.row_group_size());
+        if columns.iter().any(|c| c.0.role == Role::Index) {
+            props = props.set_data_page_row_count_limit(encode::SPARSE_DATA_PAGE_ROW_COUNT_LIMIT);
+        }
         let mut fields = Vec::new();
         for (meta, data_type, enc, codec) in columns {
             props = enc.configure(props, &meta.name, codec);
@@ -431,14 +435,14 @@ impl<W: Write + Send> TableWriter<W> {
         }
         let schema = Arc::new(Schema::new(fields));
         // The Parquet logical types already say uint8..uint64; the embedded Arrow schema is
-        // needed only to give readers a dictionary-typed column back as one.
+        // needed only to give readers a dictionary-typed column back as one, when asked for.
         let dictionary = schema
             .fields()
             .iter()
             .any(|f| matches!(f.data_type(), DataType::Dictionary(..)));
         let options = ArrowWriterOptions::new()
             .with_properties(props.build())
-            .with_skip_arrow_metadata(!dictionary);
+            .with_skip_arrow_metadata(!(dictionary && opts.arrow_dictionary()));
         let inner = ArrowWriter::try_new_with_options(writer, schema.clone(), options)?;
         let (file, factory) = inner.into_serialized_writer()?;
         Ok(TableWriter {

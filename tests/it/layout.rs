@@ -282,15 +282,27 @@ fn sparse_2d_is_row_col_value_sorted_with_a_dictionary() {
     );
     assert_eq!(physical_type(&footer, "row"), PhysicalType::INT32);
     assert_eq!(physical_type(&footer, "value"), PhysicalType::DOUBLE);
-    let DataType::Dictionary(key, value) = schema.field(2).data_type() else {
+    // Dictionary pages on disk, plain values for Arrow readers: no embedded Arrow schema.
+    assert_eq!(schema.field(2).data_type(), &DataType::Float64);
+    assert!(!footer
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .any(|k| k.key == "ARROW:schema"));
+    assert_eq!(s.meta.value_column().encoding.as_deref(), Some("dictionary"));
+    // On request, the value column is declared an Arrow dictionary, over the same pages.
+    let (declared, _) = write(&a, &sparse().with_arrow_dictionary(true));
+    let DataType::Dictionary(key, value) = arrow_schema(&declared).field(2).data_type().clone() else {
         panic!(
             "value column is {}, expected a dictionary",
-            schema.field(2).data_type()
+            arrow_schema(&declared).field(2)
         )
     };
     assert!(key.is_integer(), "{key}");
-    assert_eq!(**value, DataType::Float64);
-    assert_eq!(s.meta.value_column().encoding.as_deref(), Some("dictionary"));
+    assert_eq!(*value, DataType::Float64);
+    let back: ndarray::Array2<f64> = arrstore::ArrayFile::new(declared).unwrap().read().unwrap();
+    assert!(back.iter().zip(a.iter()).all(|(x, y)| x.to_bits() == y.to_bits()));
     for rg in footer.row_groups() {
         assert!(
             rg.column(2).dictionary_page_offset().is_some(),

@@ -245,39 +245,42 @@ fn dictionary_encoded_values_read_as_plain_values() {
             0.0
         }
     });
-    let path = tmp.path().join("d.parquet");
-    write_array(&path, &a, &sparse()).unwrap();
-    let enc = ArrayFile::open(&path)
-        .unwrap()
-        .meta()
-        .value_column()
-        .encoding
-        .clone();
-    assert_eq!(enc.as_deref(), Some("dictionary"));
-    let mut s = ArraySession::new();
-    s.register_array("d", &path).unwrap();
-    let b = query(&s, "SELECT value, count(*) FROM d GROUP BY value ORDER BY value");
-    assert_eq!(b[0].schema().field(0).data_type(), &DataType::Float64);
-    let mut expected: BTreeMap<u64, i64> = BTreeMap::new();
-    for &v in a.iter().filter(|&&v| v != 0.0) {
-        *expected.entry(v.to_bits()).or_default() += 1;
+    // Dictionary pages either way; the second file also declares an Arrow dictionary type.
+    for declared in [false, true] {
+        let path = tmp.path().join(format!("d-{declared}.parquet"));
+        write_array(&path, &a, &sparse().with_arrow_dictionary(declared)).unwrap();
+        let enc = ArrayFile::open(&path)
+            .unwrap()
+            .meta()
+            .value_column()
+            .encoding
+            .clone();
+        assert_eq!(enc.as_deref(), Some("dictionary"));
+        let mut s = ArraySession::new();
+        s.register_array("d", &path).unwrap();
+        let b = query(&s, "SELECT value, count(*) FROM d GROUP BY value ORDER BY value");
+        assert_eq!(b[0].schema().field(0).data_type(), &DataType::Float64);
+        let mut expected: BTreeMap<u64, i64> = BTreeMap::new();
+        for &v in a.iter().filter(|&&v| v != 0.0) {
+            *expected.entry(v.to_bits()).or_default() += 1;
+        }
+        let got: BTreeMap<u64, i64> = f64s(&b, 0).iter().map(|v| v.to_bits()).zip(i64s(&b, 1)).collect();
+        assert_eq!(got, expected);
+        // The filter on the dictionary-encoded value still reaches the scan.
+        let plan = plan_text(&s, "SELECT count(*) FROM d WHERE value > 5.0");
+        assert!(
+            plan.contains("pruning_predicate=") && plan.contains("value_max@"),
+            "{plan}"
+        );
+        let threshold = levels[10];
+        assert_eq!(
+            scalar(
+                &s,
+                &format!("SELECT count(*) FROM d WHERE value >= {threshold:?}")
+            ),
+            a.iter().filter(|&&v| v >= threshold).count().to_string()
+        );
     }
-    let got: BTreeMap<u64, i64> = f64s(&b, 0).iter().map(|v| v.to_bits()).zip(i64s(&b, 1)).collect();
-    assert_eq!(got, expected);
-    // The filter on the dictionary-encoded value still reaches the scan.
-    let plan = plan_text(&s, "SELECT count(*) FROM d WHERE value > 5.0");
-    assert!(
-        plan.contains("pruning_predicate=") && plan.contains("value_max@"),
-        "{plan}"
-    );
-    let threshold = levels[10];
-    assert_eq!(
-        scalar(
-            &s,
-            &format!("SELECT count(*) FROM d WHERE value >= {threshold:?}")
-        ),
-        a.iter().filter(|&&v| v >= threshold).count().to_string()
-    );
 }
 
 #[test]
@@ -391,10 +394,24 @@ fn filters_reach_the_parquet_scan() {
     let b = query(&s, &format!("EXPLAIN ANALYZE {q}"));
     let text = b[0].column(1).as_string::<i32>().value(0).to_string();
     // "row_groups_pruned_statistics=11 total → 1 matched"
+    let (total, matched) = pruning_metric(&text, "row_groups_pruned_statistics");
+    assert_eq!(total, groups);
+    assert!(matched <= 2, "{matched} of {total} row groups read:\n{text}");
+    // The answer is still right.
+    let (n, sum) = a
+        .indexed_iter()
+        .filter(|((i, _), &v)| (100..=120).contains(i) && v > 0.5)
+        .fold((0i64, 0.0), |(n, s), (_, &v)| (n + 1, s + v));
+    let b = query(&s, q);
+    assert_eq!((i64s(&b, 0)[0], f64s(&b, 1)[0]), (n, sum));
+}
+
+/// `name=T total → M matched` from an `EXPLAIN ANALYZE` text: (T, M).
+fn pruning_metric(text: &str, name: &str) -> (usize, usize) {
     let metric = text
-        .split("row_groups_pruned_statistics=")
+        .split(&format!("{name}="))
         .nth(1)
-        .unwrap_or_else(|| panic!("no pruning metric in\n{text}"));
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"));
     let numbers: Vec<usize> = metric
         .split(',')
         .next()
@@ -405,12 +422,48 @@ fn filters_reach_the_parquet_scan() {
     let [total, matched] = numbers[..] else {
         panic!("{metric}")
     };
-    assert_eq!(total, groups);
-    assert!(matched <= 2, "{matched} of {total} row groups read:\n{text}");
-    // The answer is still right.
+    (total, matched)
+}
+
+#[test]
+fn pages_are_pruned_within_a_row_group() {
+    // Written with the default options: one row group of 600,000 entries, whose pages the page
+    // index lets a filter on a few rows skip (each page holds at most 131,072 rows).
+    let tmp = tempfile::tempdir().unwrap();
+    let (rows, cols) = (30_000usize, 400usize);
+    let a = Array2::from_shape_fn((rows, cols), |(i, j)| {
+        if (i * 7 + j * 13) % 20 == 0 {
+            ((i + j) % 97) as f64 + 0.5
+        } else {
+            0.0
+        }
+    });
+    let path = tmp.path().join("big.parquet");
+    write_array(&path, &a, &sparse()).unwrap();
+    let md = parquet::file::metadata::ParquetMetaDataReader::new()
+        .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Required)
+        .parse_and_finish(&std::fs::File::open(&path).unwrap())
+        .unwrap();
+    assert_eq!(md.num_row_groups(), 1);
+    let pages = md.offset_index().expect("a page index")[0][0]
+        .page_locations()
+        .len();
+    assert!(pages >= 4, "{pages} pages of the row column");
+
+    let mut s = ArraySession::new();
+    s.register_array("big", &path).unwrap();
+    let q = "SELECT count(*), sum(value) FROM big WHERE row BETWEEN 20000 AND 20010";
+    let text = query(&s, &format!("EXPLAIN ANALYZE {q}"))[0]
+        .column(1)
+        .as_string::<i32>()
+        .value(0)
+        .to_string();
+    let (total, matched) = pruning_metric(&text, "page_index_pages_pruned");
+    assert_eq!(total, pages, "{text}");
+    assert_eq!(matched, 1, "one page read of {total}:\n{text}");
     let (n, sum) = a
         .indexed_iter()
-        .filter(|((i, _), &v)| (100..=120).contains(i) && v > 0.5)
+        .filter(|((i, _), &v)| (20000..=20010).contains(i) && v != 0.0)
         .fold((0i64, 0.0), |(n, s), (_, &v)| (n + 1, s + v));
     let b = query(&s, q);
     assert_eq!((i64s(&b, 0)[0], f64s(&b, 1)[0]), (n, sum));

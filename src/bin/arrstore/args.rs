@@ -74,6 +74,10 @@ pub struct WriteArgs {
     /// Rows per Parquet row group.
     #[arg(long, default_value_t = arrstore::options::DEFAULT_ROW_GROUP_SIZE)]
     pub row_group_size: usize,
+    /// Declare dictionary-encoded value columns as Arrow dictionary types, so that pyarrow
+    /// and other Arrow readers load them as dictionary arrays (Rust readers decode them slower).
+    #[arg(long)]
+    pub arrow_dictionary: bool,
     /// Replace the output if it exists.
     #[arg(short, long)]
     pub force: bool,

@@ -26,6 +26,7 @@ pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
         .with_layout(layout)
         .with_compression(compression)
         .with_row_group_size(a.row_group_size)
+        .with_arrow_dictionary(a.arrow_dictionary)
         .with_overwrite(a.force);
     if let Some(f) = &a.fill {
         opts = opts.with_fill(f.parse().with_context(|| format!("--fill '{f}'"))?);
