@@ -35,8 +35,12 @@ pub const DEFAULT_ROW_GROUP_SIZE: usize = 1 << 20;
 /// The zstd level unless set.
 pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 
-/// Cells measured when choosing encodings and the layout (every cell of a smaller array).
-pub const DEFAULT_SAMPLE_CELLS: usize = 1 << 18;
+/// Bytes of input measured when choosing encodings and the layout (every cell of a smaller
+/// array): 262,144 cells of a 64-bit dtype, 2,097,152 of `bool` or `uint8`. A budget in bytes
+/// rather than cells gives one-byte dtypes, whose patterns span more cells per byte, a sample
+/// that shows how they compress (a 5%-true mask measured on 262,144 cells did not show that
+/// zstd level 15 stores it 17% smaller).
+pub const DEFAULT_SAMPLE_BYTES: usize = 2 << 20;
 
 /// How to write an array.
 ///
@@ -53,7 +57,7 @@ pub struct WriteOptions {
     layout: Layout,
     compression: Compression,
     row_group_size: usize,
-    sample_cells: usize,
+    sample_bytes: usize,
     fill: Option<Scalar>,
     overwrite: bool,
     arrow_dictionary: bool,
@@ -67,7 +71,7 @@ impl Default for WriteOptions {
                 ZstdLevel::try_new(DEFAULT_ZSTD_LEVEL).expect("the default level is valid"),
             ),
             row_group_size: DEFAULT_ROW_GROUP_SIZE,
-            sample_cells: DEFAULT_SAMPLE_CELLS,
+            sample_bytes: DEFAULT_SAMPLE_BYTES,
             fill: None,
             overwrite: false,
             arrow_dictionary: false,
@@ -94,9 +98,11 @@ impl WriteOptions {
         self
     }
 
-    /// Cells measured when choosing encodings and layout (default [`DEFAULT_SAMPLE_CELLS`]).
-    pub fn with_sample_cells(mut self, cells: usize) -> Self {
-        self.sample_cells = cells.max(1);
+    /// Bytes of input measured when choosing encodings and layout (default
+    /// [`DEFAULT_SAMPLE_BYTES`]): that many bytes' worth of cells of the array's dtype (at least
+    /// one cell), or of COO entries counted as 8 bytes each.
+    pub fn with_sample_bytes(mut self, bytes: usize) -> Self {
+        self.sample_bytes = bytes.max(1);
         self
     }
 
@@ -141,9 +147,14 @@ impl WriteOptions {
         self.row_group_size
     }
 
-    /// Cells measured when choosing.
-    pub fn sample_cells(&self) -> usize {
-        self.sample_cells
+    /// Bytes of input measured when choosing.
+    pub fn sample_bytes(&self) -> usize {
+        self.sample_bytes
+    }
+
+    /// The cells of a `dtype` array measured when choosing (at least one).
+    pub fn sample_cells(&self, dtype: crate::DType) -> usize {
+        (self.sample_bytes / dtype.size()).max(1)
     }
 
     /// The fill value asked for, if any.

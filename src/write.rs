@@ -163,7 +163,7 @@ fn write_cells<W: Write + Send, T: Element>(
     let fill: T = fill_for(opts)?;
     let fill_bits = fill.to_bits();
     let cells = view.cells();
-    let ranges = encode::sample_ranges(cells, opts.sample_cells());
+    let ranges = encode::sample_ranges(cells, opts.sample_cells(T::DTYPE));
 
     // One pass: narrowing of all cells and of the non-fill cells, nnz, and the sample.
     let mut dense_scan = Scan::new(T::DTYPE);
@@ -340,7 +340,8 @@ fn write_sparse<W: Write + Send, T: Element>(
     opts: &WriteOptions,
 ) -> Result<WriteSummary> {
     let n = Scan::of(coo.values()).narrowing();
-    let ranges = encode::sample_ranges(coo.nnz(), opts.sample_cells());
+    // COO entries count as 8 bytes each: a coordinate and a value.
+    let ranges = encode::sample_ranges(coo.nnz(), opts.sample_cells(crate::DType::U64));
     let (compression, rg) = (opts.compression(), opts.row_group_size());
     let mut columns = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();

@@ -1282,13 +1282,13 @@ fn sampled_choice_round_trips() {
     for layout in LAYOUTS {
         check(
             a.view(),
-            &WriteOptions::default().with_layout(layout).with_sample_cells(100),
+            &WriteOptions::default().with_layout(layout).with_sample_bytes(400),
         );
         check(
             a.t(),
             &WriteOptions::default()
                 .with_layout(layout)
-                .with_sample_cells(100)
+                .with_sample_bytes(400)
                 .with_row_group_size(333),
         );
     }
@@ -1310,7 +1310,7 @@ fn large_arrays_span_scan_chunks_and_read_batches() {
     for layout in LAYOUTS {
         let opts = WriteOptions::default()
             .with_layout(layout)
-            .with_sample_cells(5000);
+            .with_sample_bytes(40_000);
         check(c.view(), &opts);
         let s = check(f.view(), &opts);
         assert_eq!(s.meta.nnz, 70_000);
@@ -1413,7 +1413,8 @@ fn estimates_never_sample_more_cells_than_there_are() {
     // 10 cells, 1 to measure: the sample is at most the array, without repeated cells.
     for (cells, budget) in [(10usize, 1usize), (15, 4), (3, 2), (100, 1), (1000, 16)] {
         let a = Array1::from_shape_fn(cells, |i| (i % 4) as u16 * 1000);
-        let s = check(a.view(), &WriteOptions::default().with_sample_cells(budget));
+        // uint16: two bytes a cell.
+        let s = check(a.view(), &WriteOptions::default().with_sample_bytes(2 * budget));
         let e = s
             .meta
             .estimates
