@@ -120,14 +120,13 @@ pub(crate) fn base_properties(compression: Compression, row_group_size: usize) -
 }
 
 /// The zstd levels tried, in turn, above a lower requested level: each is slower to write than
-/// the one before (level 9 runs at about a third of level 3's speed, 15 at about a sixth), all
-/// read as fast, and they are clearly smaller on data with long-range repetition (labels,
-/// masks). A level is taken only where it measures [`HIGHER_LEVEL_MIN_SAVING_PERCENT`] smaller
+/// the one before, all read as fast, and they are clearly smaller on some data (masks, label
+/// images). A level is taken only where it measures [`HIGHER_LEVEL_MIN_SAVING_PERCENT`] smaller
 /// than the level before it, and the next is tried only after one was taken, so data that
 /// compresses no better at level 9 never pays for level 15.
 pub const HIGHER_ZSTD_LEVELS: [i32; 2] = [9, 15];
 
-/// The least saving, in percent of the column, for which the higher zstd level is taken.
+/// The least saving, in percent of the column, for which each higher zstd level is taken.
 pub const HIGHER_LEVEL_MIN_SAVING_PERCENT: u64 = 2;
 
 /// The measured on-disk bytes of one column under each candidate, and the smallest.
