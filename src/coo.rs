@@ -284,20 +284,7 @@ impl<T: Element> Coo<T> {
     }
 
     pub(crate) fn check_sorted(&self) -> Result<()> {
-        for e in 1..self.values.len() {
-            let mut ordered = false;
-            for c in &self.coords {
-                let (a, b) = (c.get(e - 1), c.get(e));
-                if a != b {
-                    ordered = a < b;
-                    break;
-                }
-            }
-            if !ordered {
-                return Err(Error::UnsortedCoordinates { entry: e as u64 }); // usize fits in u64
-            }
-        }
-        Ok(())
+        crate::entry_order::check_sorted_by(&self.coords, &crate::entry_order::row_major(self.shape.len()))
     }
 
     /// The shape.
@@ -475,10 +462,10 @@ mod tests {
             "{e}"
         );
         let e = Coo::try_new(vec![2, 2], vec![vec![1, 0], vec![0, 0]], vec![1u8, 2], 0).unwrap_err();
-        assert!(matches!(e, Error::UnsortedCoordinates { entry: 1 }), "{e}");
+        assert!(matches!(e, Error::UnsortedCoordinates { entry: 1, .. }), "{e}");
         let e = Coo::try_new(vec![2, 2], vec![vec![1, 1], vec![0, 0]], vec![1u8, 2], 0).unwrap_err();
         assert!(
-            matches!(e, Error::UnsortedCoordinates { entry: 1 }),
+            matches!(e, Error::UnsortedCoordinates { entry: 1, .. }),
             "duplicates: {e}"
         );
     }

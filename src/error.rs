@@ -99,11 +99,14 @@ pub enum Error {
         len: u64,
     },
 
-    /// COO coordinates that are not strictly increasing in row-major order.
-    #[error("coordinates are not sorted in row-major order without duplicates (at entry {entry})")]
+    /// COO coordinates that are not strictly increasing in their order (row-major in memory;
+    /// a file's `sorted_by`).
+    #[error("coordinates are not sorted in {} order without duplicates (at entry {entry})", order_name(.sorted_by))]
     UnsortedCoordinates {
         /// The first entry out of order.
         entry: u64,
+        /// The axes the entries should be sorted by, most significant first.
+        sorted_by: Vec<usize>,
     },
 
     /// The fill value cannot be held exactly by the array's dtype.
@@ -180,5 +183,14 @@ impl Error {
             Error::File { error, .. } => error.kind(),
             e => e,
         }
+    }
+}
+
+/// "row-major", or "axis [1, 0]" for another order.
+fn order_name(sorted_by: &[usize]) -> String {
+    if crate::entry_order::is_row_major(sorted_by) {
+        "row-major".into()
+    } else {
+        format!("axis {sorted_by:?}")
     }
 }

@@ -7,8 +7,9 @@
 //!   subtracted where that is narrower), each column encoded with whichever Parquet encoding
 //!   measures smallest.
 //! - **Sparse arrays** become a COO table (`row`, `col`, `value` for 2-D; `dim_0..` otherwise),
-//!   sorted, with coordinates at the width the shape needs and values dictionary-encoded where
-//!   that is smaller. `Layout::Auto` stores whichever layout is estimated smaller.
+//!   sorted (row-major, or with another axis innermost where that measures smaller), with
+//!   coordinates at the width the shape needs and values dictionary-encoded where that is
+//!   smaller. `Layout::Auto` stores whichever layout is estimated smaller.
 //! - **Reads are exact**: same dtype, shape, memory order and bits (NaN payloads, -0.0), or, on
 //!   request, the narrowed form or the COO without densifying.
 //! - **Sizes are reported** side by side: original, narrowed and COO in memory, on disk per column.
@@ -28,7 +29,8 @@
 //! - SQL: [`sql::ArraySession`] (DataFusion over stored arrays and stores; results back into
 //!   arrays).
 //! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
-//!   self-description), [`sizes`], [`coo`].
+//!   self-description), [`sizes`], [`coo`], [`entry_order`] (the order sparse entries are
+//!   stored in).
 //!
 //! ```
 //! use arrstore::{read_array_from, write_array_to, WriteOptions};
@@ -61,6 +63,7 @@ mod dense;
 pub mod dtype;
 pub mod dynarray;
 pub mod encode;
+pub mod entry_order;
 pub mod error;
 pub mod fsio;
 pub mod meta;

@@ -31,7 +31,7 @@ use crate::narrow::Narrowing;
 pub const METADATA_KEY: &str = "arrstore";
 
 /// The format version this library writes.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// The major format version this library reads.
 pub const FORMAT_MAJOR: u32 = 1;
@@ -136,6 +136,10 @@ pub struct ArrayMeta {
     pub nnz: u64,
     /// The stored columns, in schema order.
     pub columns: Vec<ColumnMeta>,
+    /// Sparse layout: the axes the entries are sorted by, most significant first (absent:
+    /// row-major). See [`crate::entry_order`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sorted_by: Option<Vec<usize>>,
     /// The dense and sparse size estimates, when the layout was chosen automatically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimates: Option<Estimates>,
@@ -226,6 +230,13 @@ impl ArrayMeta {
         }
     }
 
+    /// The axes a sparse file's entries are sorted by, most significant first.
+    pub fn sorted_by(&self) -> Vec<usize> {
+        self.sorted_by
+            .clone()
+            .unwrap_or_else(|| crate::entry_order::row_major(self.shape.len()))
+    }
+
     /// The value column's description.
     pub fn value_column(&self) -> &ColumnMeta {
         self.columns
@@ -297,6 +308,14 @@ impl ArrayMeta {
                         ));
                     }
                 }
+                if let Some(s) = &self.sorted_by {
+                    if !crate::entry_order::is_permutation(s, self.shape.len()) {
+                        return bad(format!(
+                            "sorted_by {s:?} is not an order of the {} axes",
+                            self.shape.len()
+                        ));
+                    }
+                }
                 if self.fill_bits.is_none() {
                     return bad("a sparse array needs fill_bits".into());
                 }
@@ -349,6 +368,10 @@ mod tests {
             e.to_string().contains("index columns") || e.to_string().contains("overflow"),
             "{e}"
         );
+        let e = ArrayMeta::from_json(&OK.replace("\"nnz\":3", "\"nnz\":3,\"sorted_by\":[1,1]")).unwrap_err();
+        assert!(e.to_string().contains("sorted_by [1, 1]"), "{e}");
+        let m = ArrayMeta::from_json(&OK.replace("\"nnz\":3", "\"nnz\":3,\"sorted_by\":[1,0]")).unwrap();
+        assert_eq!(m.sorted_by(), vec![1, 0]);
         let e = ArrayMeta::from_json("{not json").unwrap_err();
         assert!(e.to_string().contains("corrupt arrstore metadata"), "{e}");
     }

@@ -27,6 +27,7 @@ use parquet::file::reader::ChunkReader;
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
+use crate::entry_order;
 use crate::error::{Error, Result};
 use crate::meta::{ArrayMeta, StoredLayout, METADATA_KEY};
 use crate::narrow::{widen, Narrowing};
@@ -374,9 +375,15 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                     meta.nnz
                 )));
             }
-            let coo = Coo::from_parts(shape, coords, values, fill);
-            coo.check_sorted()?;
-            Ok(coo)
+            // Sorted as the file says, so sorting into row-major order needs no duplicate check.
+            let sorted_by = meta.sorted_by();
+            entry_order::check_sorted_by(&coords, &sorted_by)?;
+            let row_major = entry_order::row_major(shape.len());
+            if let Some(p) = entry_order::permutation(&coords, &shape, &sorted_by, &row_major) {
+                coords = coords.iter().map(|c| entry_order::gather_coords(c, &p)).collect();
+                values = entry_order::gather(&values, &p);
+            }
+            Ok(Coo::from_parts(shape, coords, values, fill))
         };
         go().map_err(|e| in_path(e, &path))
     }

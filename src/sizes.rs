@@ -47,6 +47,10 @@ pub struct SizeReport {
     /// The dense and sparse estimates, when the layout was chosen automatically.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub estimates: Option<Estimates>,
+    /// A sparse file's entry order: the names of the index columns it is sorted by, most
+    /// significant first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sorted_by: Option<Vec<String>>,
 }
 
 /// The sizes and encodings of one stored column, summed over row groups.
@@ -146,6 +150,13 @@ impl SizeReport {
             disk_bytes,
             columns,
             estimates: meta.estimates,
+            sorted_by: (meta.layout == StoredLayout::Sparse).then(|| {
+                let index = meta.index_columns();
+                meta.sorted_by()
+                    .iter()
+                    .map(|&axis| index[axis].name.clone())
+                    .collect()
+            }),
         }
     }
 

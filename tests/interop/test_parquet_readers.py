@@ -184,7 +184,7 @@ def test_pyarrow_reads_the_table_and_the_metadata(files, cid):
     a, path = files[cid]
     expected_stored = next(c[3] for c in CASES if c[0] == cid)
     meta = meta_of(path)
-    assert meta["format_version"] == "1.0"
+    assert meta["format_version"] == "1.1"
     assert meta["dtype"] == a.dtype.name and meta["shape"] == list(a.shape)
     assert meta["order"] == ("F" if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
                              else "C")
@@ -207,10 +207,13 @@ def test_pyarrow_reads_the_table_and_the_metadata(files, cid):
             assert c["stored_type"].startswith("uint")
             coord = column_numpy(table, c["name"])
             assert coord.size == 0 or int(coord.max()) < a.shape[i]
+        order = meta.get("sorted_by", list(range(a.ndim)))
+        assert sorted(order) == list(range(a.ndim)), order
         if nnz:
-            flat = np.ravel_multi_index(tuple(column_numpy(table, c["name"]).astype(np.int64)
-                                              for c in meta["columns"][:-1]), a.shape)
-            assert np.all(np.diff(flat) > 0), "sorted, without duplicates"
+            coords = [column_numpy(table, c["name"]).astype(np.int64) for c in meta["columns"][:-1]]
+            flat = np.ravel_multi_index(tuple(coords[i] for i in order),
+                                        tuple(a.shape[i] for i in order))
+            assert np.all(np.diff(flat) > 0), "sorted as sorted_by says, without duplicates"
     for c in meta["columns"]:
         t = table.schema.field(c["name"]).type
         t = t.value_type if pa.types.is_dictionary(t) else t

@@ -112,7 +112,7 @@ bad_files! {
     metadata_not_json: "metadata_not_json.parquet" at Open =>
         Error::CorruptMetadata(_), "corrupt arrstore metadata: key must be a string";
     format_version_2: "format_version_2.parquet" at Open =>
-        Error::UnsupportedVersion { .. }, "format version 2.0 is newer than this reader supports (1.0)";
+        Error::UnsupportedVersion { .. }, "format version 2.0 is newer than this reader supports (1.1)";
     format_version_not_a_number: "format_version_not_a_number.parquet" at Open =>
         Error::CorruptMetadata(_), "format_version 'one' is not major.minor";
     dtype_complex128: "dtype_complex128.parquet" at Open =>
@@ -137,11 +137,16 @@ bad_files! {
         Error::CoordinateOutOfRange { entry: 2, axis: 1, index: 7, len: 5 },
         "coordinate 7 on axis 1 is out of range for length 5 (entry 2)";
     sparse_unsorted: "sparse_unsorted.parquet" at Read =>
-        Error::UnsortedCoordinates { entry: 2 },
+        Error::UnsortedCoordinates { entry: 2, .. },
         "coordinates are not sorted in row-major order without duplicates (at entry 2)";
     sparse_duplicate: "sparse_duplicate.parquet" at Read =>
-        Error::UnsortedCoordinates { entry: 1 },
+        Error::UnsortedCoordinates { entry: 1, .. },
         "coordinates are not sorted in row-major order without duplicates (at entry 1)";
+    sparse_not_in_sorted_by_order: "sparse_not_in_sorted_by_order.parquet" at Read =>
+        Error::UnsortedCoordinates { entry: 1, .. },
+        "coordinates are not sorted in axis [1, 0] order without duplicates (at entry 1)";
+    sparse_sorted_by_not_an_order: "sparse_sorted_by_not_an_order.parquet" at Open =>
+        Error::CorruptMetadata(_), "sorted_by [0, 0] is not an order of the 2 axes";
     sparse_nnz_mismatch: "sparse_nnz_mismatch.parquet" at Open =>
         Error::CorruptData(_), "the table has 3 rows; a sparse array of shape [4, 5] with nnz 5 needs 5";
     sparse_nnz_exceeds_cells: "sparse_nnz_exceeds_cells.parquet" at Open =>
@@ -330,7 +335,7 @@ fn dense_meta(dtype: &str, shape: &[u64], stored: &str, offset: i64) -> Value {
         column["offset"] = json!(offset);
     }
     json!({
-        "format_version": "1.0", "dtype": dtype, "shape": shape, "order": "C", "layout": "dense",
+        "format_version": "1.1", "dtype": dtype, "shape": shape, "order": "C", "layout": "dense",
         "nnz": cells, "columns": [column], "writer": "arrstore tests/it/bad_data.rs"
     })
 }
@@ -365,6 +370,10 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
     let (s, some) = (&sparse, |v: &[u8]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>());
     let mut sparse_nnz_5 = sparse.clone();
     sparse_nnz_5["nnz"] = json!(5);
+    let mut by_col = sparse.clone();
+    by_col["sorted_by"] = json!([1, 0]);
+    let mut by_nothing = sparse.clone();
+    by_nothing["sorted_by"] = json!([0, 0]);
     let mut sparse_nnz_30 = sparse.clone();
     sparse_nnz_30["nnz"] = json!(30);
     let mut f32_sparse = sparse.clone();
@@ -478,6 +487,19 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
         (
             "sparse_coordinate_out_of_range.parquet",
             sparse_table(&some(&[0, 1, 3]), &some(&[1, 2, 7]), &some(&[1, 2, 3]), s),
+        ),
+        (
+            "sparse_not_in_sorted_by_order.parquet",
+            sparse_table(&some(&[0, 1, 3]), &some(&[2, 1, 4]), &some(&[1, 2, 3]), &by_col),
+        ),
+        (
+            "sparse_sorted_by_not_an_order.parquet",
+            sparse_table(
+                &some(&[0, 1, 3]),
+                &some(&[1, 2, 4]),
+                &some(&[1, 2, 3]),
+                &by_nothing,
+            ),
         ),
         (
             "sparse_unsorted.parquet",

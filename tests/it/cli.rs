@@ -446,7 +446,7 @@ fn info_prints_a_table_with_layout_dtype_and_disk_bytes() {
     for (file, layout_line) in [
         (
             "s.parquet",
-            "layout     sparse (COO), fill 0, nnz 40 of 2,000 cells (2.00%)",
+            "layout     sparse (COO, sorted by row, col), fill 0, nnz 40 of 2,000 cells (2.00%)",
         ),
         ("d.parquet", "layout     dense, nnz 40 of 2,000 cells (2.00%)"),
     ] {

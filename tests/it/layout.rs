@@ -334,6 +334,79 @@ fn sparse_2d_is_row_col_value_sorted_with_a_dictionary() {
     assert_eq!(values, entries.iter().map(|e| e.2.to_bits()).collect::<Vec<_>>());
 }
 
+/// A document-term COO: `docs` documents (axis `doc_axis`) of `terms` terms (the last axis),
+/// term `t` in a document with probability about 10/(t+1), so the first terms are in almost
+/// every document; in `slices` slices along axis 0 when there are three axes.
+fn document_terms(slices: usize, docs: usize, terms: usize) -> Coo<u8> {
+    let mut shape = vec![docs, terms];
+    if slices > 1 {
+        shape.insert(0, slices);
+    }
+    let mut coords = vec![Vec::new(); shape.len()];
+    let mut values = Vec::new();
+    for s in 0..slices {
+        for d in 0..docs {
+            for t in 0..terms {
+                let h = mix(((s * docs + d) * terms + t) as u64);
+                if h % 1000 < 10_000 / (t as u64 + 1) {
+                    let at = [s as u64, d as u64, t as u64];
+                    for (c, &x) in coords.iter_mut().zip(&at[3 - shape.len()..]) {
+                        c.push(x);
+                    }
+                    values.push(1 + (h >> 40) as u8 % 3);
+                }
+            }
+        }
+    }
+    Coo::new(shape, coords, values, 0)
+}
+
+#[test]
+fn sparse_entries_take_the_order_that_measures_smaller() {
+    // By term, each popular term's documents are a run of gaps of 1: smaller than by document.
+    for (coo, sorted_by, names) in [
+        (document_terms(1, 5000, 500), vec![1, 0], vec!["row", "col"]),
+        (
+            document_terms(2, 2500, 500),
+            vec![0, 2, 1],
+            vec!["dim_0", "dim_1", "dim_2"],
+        ),
+    ] {
+        let mut buf = Vec::new();
+        let s = write_coo_to(&mut buf, &coo, &WriteOptions::default()).unwrap();
+        let file = Bytes::from(buf);
+        assert_eq!(
+            s.meta.sorted_by.as_deref(),
+            Some(sorted_by.as_slice()),
+            "{:?}",
+            coo.shape()
+        );
+        // The rows of the file are strictly increasing in that order, and are the entries.
+        let columns: Vec<Vec<u64>> = names.iter().map(|n| column_u64(&file, n)).collect();
+        let keys: Vec<Vec<u64>> = (0..coo.nnz())
+            .map(|e| sorted_by.iter().map(|&axis| columns[axis][e]).collect())
+            .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "sorted by {sorted_by:?}");
+        let mut stored: Vec<Vec<u64>> = (0..coo.nnz())
+            .map(|e| (0..names.len()).map(|axis| columns[axis][e]).collect())
+            .collect();
+        stored.sort();
+        let entries: Vec<Vec<u64>> = (0..coo.nnz())
+            .map(|e| (0..names.len()).map(|axis| coo.coords(axis).get(e)).collect())
+            .collect();
+        assert_eq!(stored, entries);
+        // Read back row-major, exactly.
+        let back: Coo<u8> = ArrayFile::new(file.clone()).unwrap().read_coo().unwrap();
+        assert_eq!(back, coo);
+        let dense: ndarray::ArrayD<u8> = ArrayFile::new(file).unwrap().read().unwrap();
+        assert_eq!(dense, coo.to_dense());
+    }
+    // Entries at uniform random positions measure alike in every order: row-major stays.
+    let (a, _) = sprinkled(300);
+    let (_, s) = write(&a, &sparse());
+    assert_eq!(s.meta.sorted_by, Some(vec![0, 1]));
+}
+
 #[test]
 fn index_columns_take_the_width_their_axis_needs() {
     let (a, _) = sprinkled(200);
@@ -473,6 +546,15 @@ fn row_group_size_is_honoured() {
         1,
         "the default holds 10,000 rows in one"
     );
+    // A table that fits one row group of the default size, but is large enough to be worth two
+    // cores, is cut in two (the same holds for a smaller size asked for).
+    let big = Array1::from_shape_fn(1 << 20, |i| (i % 1000) as u16);
+    let (file, _) = write(&big, &dense());
+    let footer = read_footer(&file);
+    assert_eq!(footer.num_row_groups(), 2);
+    assert!(footer.row_groups().iter().all(|rg| rg.num_rows() == 1 << 19));
+    let back: Array1<u16> = arrstore::read_array_from(file).unwrap();
+    assert_eq!(back, big);
 }
 
 #[test]

@@ -35,7 +35,10 @@ pub fn run(a: &InfoArgs) -> Result<()> {
         "layout     {}{}, nnz {} of {} cells ({:.2}%)",
         r.layout.name(),
         if r.layout == StoredLayout::Sparse {
-            format!(" (COO), fill {fill}")
+            format!(
+                " (COO, sorted by {}), fill {fill}",
+                r.sorted_by.as_deref().unwrap_or_default().join(", ")
+            )
         } else {
             String::new()
         },
