@@ -497,18 +497,20 @@ struct TableWriter<W: Write + Send> {
     rows_per_group: usize,
 }
 
-/// The fewest row groups a table of at least 2 x [`MIN_SPLIT_ROW_GROUP_ROWS`] rows is cut into,
-/// however large the row-group size asked for: the column chunks of a table that would fit in
-/// one row group then encode on two cores (a 1,048,576-cell float array in half the time at
-/// the same size: pages, not row groups, bound the codec's context).
-pub const MIN_ROW_GROUPS: usize = 2;
+/// The fewest column chunks a table of at least 2 x [`MIN_SPLIT_ROW_GROUP_ROWS`] rows is cut
+/// into, whatever the row-group size asked for: a one-column (dense) table that would fit one
+/// row group is cut into two, so that two cores encode it (a table of several columns already
+/// has a chunk per column). Pages, not row groups, bound the codec's context, so the file is
+/// hardly larger.
+pub const MIN_COLUMN_CHUNKS: usize = 2;
 
-/// The fewest rows in a row group cut to reach [`MIN_ROW_GROUPS`].
+/// The fewest rows in a row group cut to reach [`MIN_COLUMN_CHUNKS`].
 pub const MIN_SPLIT_ROW_GROUP_ROWS: usize = 1 << 16;
 
-/// Rows per row group for a table of `rows` rows, at most `max`.
-fn group_rows(max: usize, rows: usize) -> usize {
-    max.min(rows.div_ceil(MIN_ROW_GROUPS).max(MIN_SPLIT_ROW_GROUP_ROWS))
+/// Rows per row group for a table of `rows` rows and `columns` columns, at most `max`.
+fn group_rows(max: usize, rows: usize, columns: usize) -> usize {
+    let groups = MIN_COLUMN_CHUNKS.div_ceil(columns.max(1));
+    max.min(rows.div_ceil(groups).max(MIN_SPLIT_ROW_GROUP_ROWS))
         .max(1)
 }
 
@@ -527,6 +529,7 @@ impl<W: Write + Send> TableWriter<W> {
         if columns.iter().any(|c| c.0.role == Role::Index) {
             props = props.set_data_page_row_count_limit(encode::SPARSE_DATA_PAGE_ROW_COUNT_LIMIT);
         }
+        let rows_per_group = group_rows(opts.row_group_size(), rows, columns.len());
         let mut fields = Vec::new();
         for (meta, data_type, enc, codec) in columns {
             props = enc.configure(props, &meta.name, codec);
@@ -548,7 +551,7 @@ impl<W: Write + Send> TableWriter<W> {
             file,
             factory,
             schema,
-            rows_per_group: group_rows(opts.row_group_size(), rows),
+            rows_per_group,
         })
     }
 
@@ -700,13 +703,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_are_cut_into_two_row_groups_when_large_enough() {
-        assert_eq!(group_rows(1 << 20, 1 << 20), 1 << 19);
-        assert_eq!(group_rows(1 << 20, 16 << 20), 1 << 20);
-        assert_eq!(group_rows(1 << 20, 1000), MIN_SPLIT_ROW_GROUP_ROWS);
-        assert_eq!(group_rows(1 << 20, 3 << 16), 3 << 15);
-        assert_eq!(group_rows(1000, 1 << 20), 1000);
-        assert_eq!(group_rows(0, 5), 1);
+    fn one_column_tables_are_cut_into_two_row_groups_when_large_enough() {
+        assert_eq!(group_rows(1 << 20, 1 << 20, 1), 1 << 19);
+        assert_eq!(group_rows(1 << 20, 1 << 20, 3), 1 << 20);
+        assert_eq!(group_rows(1 << 20, 16 << 20, 1), 1 << 20);
+        assert_eq!(group_rows(1 << 20, 1000, 1), MIN_SPLIT_ROW_GROUP_ROWS);
+        assert_eq!(group_rows(1 << 20, 3 << 16, 1), 3 << 15);
+        assert_eq!(group_rows(1000, 1 << 20, 1), 1000);
+        assert_eq!(group_rows(0, 5, 1), 1);
     }
 
     #[test]

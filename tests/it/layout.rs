@@ -546,8 +546,8 @@ fn row_group_size_is_honoured() {
         1,
         "the default holds 10,000 rows in one"
     );
-    // A table that fits one row group of the default size, but is large enough to be worth two
-    // cores, is cut in two (the same holds for a smaller size asked for).
+    // A dense table that fits one row group of the default size, but is large enough to be
+    // worth two cores, is cut in two (a sparse table has a column chunk per column already).
     let big = Array1::from_shape_fn(1 << 20, |i| (i % 1000) as u16);
     let (file, _) = write(&big, &dense());
     let footer = read_footer(&file);

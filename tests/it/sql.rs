@@ -427,9 +427,10 @@ fn pruning_metric(text: &str, name: &str) -> (usize, usize) {
 
 #[test]
 fn pages_are_pruned_within_a_row_group() {
-    // Written with the default options: 600,000 entries in two row groups, whose pages (at most
-    // 131,072 rows each) the page index lets a filter on a few coordinates of the leading axis
-    // skip. The writer picks the entry order by measuring; the filter follows it.
+    // 600,000 entries in two row groups of 300,000: statistics prune one, and the page index
+    // (at most 131,072 rows a page) lets a filter on a few coordinates of the leading axis skip
+    // all but one page of the other. The writer picks the entry order by measuring; the filter
+    // follows it.
     let tmp = tempfile::tempdir().unwrap();
     let (rows, cols) = (30_000usize, 400usize);
     let a = Array2::from_shape_fn((rows, cols), |(i, j)| {
@@ -440,7 +441,7 @@ fn pages_are_pruned_within_a_row_group() {
         }
     });
     let path = tmp.path().join("big.parquet");
-    write_array(&path, &a, &sparse()).unwrap();
+    write_array(&path, &a, &sparse().with_row_group_size(300_000)).unwrap();
     let lead = arrstore::ArrayFile::open(&path).unwrap().meta().sorted_by()[0];
     let (name, range) = [("row", 20_000..=20_010), ("col", 300..=301)][lead].clone();
     let md = parquet::file::metadata::ParquetMetaDataReader::new()
