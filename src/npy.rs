@@ -830,7 +830,7 @@ fn descr_of(dtype: DType) -> &'static str {
 }
 
 /// The magic, version, header length and padded header for an array.
-fn header_bytes(dtype: DType, shape: &[usize], fortran: bool) -> Result<Vec<u8>> {
+pub(crate) fn header_bytes(dtype: DType, shape: &[usize], fortran: bool) -> Result<Vec<u8>> {
     header_bytes_for(descr_of(dtype), shape, fortran)
 }
 
@@ -888,24 +888,45 @@ fn header_bytes_for(descr: &str, shape: &[usize], fortran: bool) -> Result<Vec<u
 /// Writes the elements little-endian, in Fortran order for `Order::F` and logical C order
 /// otherwise, converting a chunk at a time.
 fn write_elements<T: Element, W: Write>(writer: &mut W, a: &ArrayD<T>, order: Order) -> Result<()> {
-    let size = T::DTYPE.size();
+    // The transpose's logical order is the array's Fortran order.
+    let view = match order {
+        Order::F => a.t(),
+        Order::C => a.view(),
+    };
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
-    let mut put = |v: &T| -> std::io::Result<()> {
-        let bytes = v.to_bits().to_le_bytes();
-        buf.extend_from_slice(bytes.get(..size).unwrap_or(&bytes));
+    if let Some(values) = view.as_slice() {
+        for part in values.chunks((CHUNK / T::DTYPE.size()).max(1)) {
+            buf.clear();
+            put_le(&mut buf, part);
+            writer.write_all(&buf)?;
+        }
+        return Ok(());
+    }
+    for v in view.iter() {
+        put_le(&mut buf, std::slice::from_ref(v));
         if buf.len() >= CHUNK {
             writer.write_all(&buf)?;
             buf.clear();
         }
-        Ok(())
-    };
-    match order {
-        // The transpose's logical order is the array's Fortran order.
-        Order::F => a.t().iter().try_for_each(&mut put)?,
-        Order::C => a.iter().try_for_each(&mut put)?,
     }
     writer.write_all(&buf)?;
     Ok(())
+}
+
+/// Appends `values` to `buf` as little-endian bytes of their dtype's size.
+pub(crate) fn put_le<T: Element>(buf: &mut Vec<u8>, values: &[T]) {
+    fn put<T: Element, const N: usize>(buf: &mut Vec<u8>, values: &[T]) {
+        buf.reserve(values.len() * N);
+        for v in values {
+            buf.extend_from_slice(&v.to_bits().to_le_bytes()[..N]);
+        }
+    }
+    match T::DTYPE.size() {
+        1 => put::<T, 1>(buf, values),
+        2 => put::<T, 2>(buf, values),
+        4 => put::<T, 4>(buf, values),
+        _ => put::<T, 8>(buf, values),
+    }
 }
 
 #[cfg(test)]

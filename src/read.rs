@@ -13,6 +13,7 @@
 //! ```
 
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray};
@@ -162,6 +163,38 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 &path,
             )
         })
+    }
+
+    /// Writes the array to `writer` as an `.npy` file, the same bytes as
+    /// [`read_dyn`](ArrayFile::read_dyn) then [`npy::write_npy_to`](crate::npy::write_npy_to),
+    /// but a dense C-order file opened from a path is streamed: its row groups are decoded a few
+    /// at a time (one per core) and written in order, so memory does not grow with the array.
+    ///
+    /// ```no_run
+    /// arrstore::ArrayFile::open("counts.parquet")?.write_npy("counts.npy", false)?;
+    /// # Ok::<(), arrstore::Error>(())
+    /// ```
+    pub fn write_npy_to<W: Write>(self, mut writer: W) -> Result<()> {
+        if let Some(path) = self.path.as_deref().filter(|_| self.npy_is_streamed()) {
+            let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+            return with_dtype!(self.meta.dtype, T => {
+                stream_dense_npy::<T, W>(path, &self.meta, &self.parquet, threads, &mut writer)
+            });
+        }
+        let array = self.read_dyn()?;
+        crate::npy::write_npy_to(writer, &array)
+    }
+
+    /// Whether [`write_npy_to`](ArrayFile::write_npy_to) streams this file (a dense C-order
+    /// file opened from a path) rather than reading the whole array first.
+    pub fn npy_is_streamed(&self) -> bool {
+        self.path.is_some() && self.meta.layout == StoredLayout::Dense && self.meta.order == Order::C
+    }
+
+    /// [`write_npy_to`](ArrayFile::write_npy_to) the `.npy` file at `path`, atomically (see
+    /// [`crate::fsio::write_atomic`]); an existing file is replaced only with `overwrite`.
+    pub fn write_npy(self, path: impl AsRef<Path>, overwrite: bool) -> Result<()> {
+        crate::fsio::write_atomic(path.as_ref(), overwrite, |w| self.write_npy_to(w))
     }
 
     /// Reads the array with its original dtype.
@@ -434,27 +467,18 @@ fn read_dense_parallel<T: Element>(
             .into_iter()
             .map(|parts| {
                 s.spawn(move || -> Result<()> {
-                    let mut buf: Vec<T> = Vec::new();
                     for (i, part) in parts {
-                        let file = File::open(path)?;
-                        let reader =
-                            ParquetRecordBatchReaderBuilder::new_with_metadata(file, parquet.clone())
-                                .with_batch_size(BATCH_ROWS)
-                                .with_row_groups(vec![i])
-                                .build()?;
                         let mut at = 0;
-                        for batch in reader {
-                            let batch = batch?;
-                            buf.clear();
-                            widen(column(&batch, "value")?, n, &mut buf)?;
-                            let dst = part.get_mut(at..at + buf.len()).ok_or_else(|| {
+                        decode_row_group(path, parquet, n, i, &mut |values: &[T]| {
+                            let dst = part.get_mut(at..at + values.len()).ok_or_else(|| {
                                 Error::CorruptData(format!(
                                     "row group {i} holds more rows than its footer says"
                                 ))
                             })?;
-                            dst.copy_from_slice(&buf);
-                            at += buf.len();
-                        }
+                            dst.copy_from_slice(values);
+                            at += values.len();
+                            Ok(())
+                        })?;
                         if at != part.len() {
                             return Err(Error::CorruptData(format!(
                                 "row group {i} holds {at} rows, its footer says {}",
@@ -471,6 +495,91 @@ fn read_dense_parallel<T: Element>(
             .try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
     })?;
     Ok(values)
+}
+
+/// Decodes row group `i` of the dense file at `path` (with its own handle on the file) and hands
+/// its widened values to `out`, a batch at a time.
+fn decode_row_group<T: Element>(
+    path: &Path,
+    parquet: &ArrowReaderMetadata,
+    n: &Narrowing,
+    i: usize,
+    out: &mut dyn FnMut(&[T]) -> Result<()>,
+) -> Result<()> {
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(File::open(path)?, parquet.clone())
+        .with_batch_size(BATCH_ROWS)
+        .with_row_groups(vec![i])
+        .build()?;
+    let mut buf: Vec<T> = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        buf.clear();
+        widen(column(&batch, "value")?, n, &mut buf)?;
+        out(&buf)?;
+    }
+    Ok(())
+}
+
+/// Writes the dense C-order file at `path` as an `.npy` to `writer` without holding the array:
+/// row groups are decoded `threads` at a time and written in order.
+fn stream_dense_npy<T: Element, W: Write>(
+    path: &Path,
+    meta: &ArrayMeta,
+    parquet: &ArrowReaderMetadata,
+    threads: usize,
+    writer: &mut W,
+) -> Result<()> {
+    // Errors of the input name it; the writer's are its caller's to name.
+    let input = |e: Error| e.in_file(path);
+    let n = meta.value_column().narrowing();
+    let cells = meta.cells().map_err(input)?;
+    let header = crate::npy::header_bytes(T::DTYPE, &meta.shape_usize().map_err(input)?, false)?;
+    writer.write_all(&header)?;
+    let groups: Vec<usize> = (0..parquet.metadata().num_row_groups()).collect();
+    let mut written = 0u64;
+    let mut bytes = Vec::new();
+    for wave in groups.chunks(threads.max(1)) {
+        let decoded: Vec<Result<Vec<T>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = wave
+                .iter()
+                .map(|&i| {
+                    let n = &n;
+                    s.spawn(move || -> Result<Vec<T>> {
+                        let mut values = Vec::new();
+                        decode_row_group(path, parquet, n, i, &mut |v: &[T]| {
+                            values.extend_from_slice(v);
+                            Ok(())
+                        })?;
+                        Ok(values)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                .collect()
+        });
+        for values in decoded {
+            let values = values.map_err(input)?;
+            written += values.len() as u64; // usize fits in u64
+            if written > cells {
+                break;
+            }
+            for part in values.chunks(1 << 16) {
+                bytes.clear();
+                crate::npy::put_le(&mut bytes, part);
+                writer.write_all(&bytes)?;
+            }
+        }
+    }
+    if written != cells {
+        return Err(input(Error::CorruptData(format!(
+            "the row groups hold {written} values, the shape {:?} has {cells} cells",
+            meta.shape
+        ))));
+    }
+    writer.flush()?;
+    Ok(())
 }
 
 /// The column `name` of a batch, or a clear error.

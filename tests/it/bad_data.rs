@@ -220,6 +220,9 @@ fn no_read_method_panics_on_a_bad_file() {
             open().and_then(ArrayFile::read_dyn_coo).is_ok()
         });
         run("read_coo::<i8>", &|| arrstore::read_coo::<i8>(&path).is_ok());
+        run("write_npy_to", &|| {
+            open().and_then(|f| f.write_npy_to(Vec::new())).is_ok()
+        });
         run("sizes", &|| open().map(|f| f.sizes().to_json()).is_ok());
         run("meta", &|| open().map(|f| f.meta().to_json()).is_ok());
         let bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
@@ -243,11 +246,15 @@ fn files_that_open_fail_on_every_read() {
         "sparse_duplicate.parquet",
         "sparse_value_nulls.parquet",
         "sparse_bad_fill_bits.parquet",
+        "sparse_not_in_sorted_by_order.parquet",
     ];
     for name in readable {
         let path = dir().join(name);
         let open = || ArrayFile::open(&path).unwrap();
         let e = open().read_dyn_coo().expect_err(name);
+        assert!(e.to_string().contains(name), "{e}");
+        // Streamed (dense) or not, the .npy export fails naming the file.
+        let e = open().write_npy_to(Vec::new()).expect_err(name);
         assert!(e.to_string().contains(name), "{e}");
         // A narrowed read may hand back the stored values as they are; widening them must fail.
         match open().read_narrowed() {

@@ -294,6 +294,47 @@ fn arrays_stream_back_to_back() {
 }
 
 #[test]
+fn stored_arrays_export_the_same_npy_bytes_streamed_or_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut streamed = 0;
+    for g in goods() {
+        let a = read_npy(dir().join(&g.name)).unwrap();
+        let mut expected = Vec::new();
+        write_npy_to(&mut expected, &a).unwrap();
+        for (i, layout) in [arrstore::Layout::Dense, arrstore::Layout::Sparse]
+            .into_iter()
+            .enumerate()
+        {
+            // Row groups of 7 rows: many of them, decoded a few at a time.
+            let opts = arrstore::WriteOptions::default()
+                .with_layout(layout)
+                .with_row_group_size(7);
+            let path = tmp.path().join(format!("{i}-{}.parquet", g.name));
+            arrstore::write_dyn(&path, &a, &opts).unwrap();
+            let file = arrstore::ArrayFile::open(&path).unwrap();
+            let is_streamed = file.npy_is_streamed();
+            assert_eq!(
+                is_streamed,
+                layout == arrstore::Layout::Dense && a.order() == Order::C,
+                "{}",
+                g.name
+            );
+            streamed += usize::from(is_streamed);
+            let mut got = Vec::new();
+            file.write_npy_to(&mut got).unwrap();
+            assert!(got == expected, "{} {layout:?}: the .npy bytes differ", g.name);
+            let out = tmp.path().join(format!("{i}-{}", g.name));
+            arrstore::ArrayFile::open(&path)
+                .unwrap()
+                .write_npy(&out, false)
+                .unwrap();
+            assert!(read_npy(&out).unwrap().bit_eq(&a), "{}", g.name);
+        }
+    }
+    assert!(streamed >= 5, "{streamed} streamed exports");
+}
+
+#[test]
 fn every_fixture_file_has_a_test() {
     let tested: BTreeSet<String> = goods()
         .into_iter()

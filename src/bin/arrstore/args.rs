@@ -99,7 +99,7 @@ pub struct ReadArgs {
     #[arg(long)]
     pub compress: bool,
     /// The most memory a dense output may take, in bytes (suffixes K, M, G, T); default: the
-    /// memory available now.
+    /// memory available now. A dense C-order array written to .npy is streamed and needs none.
     #[arg(long, value_parser = parse_bytes)]
     pub max_memory: Option<u64>,
     /// Replace the output if it exists.

@@ -34,6 +34,11 @@ pub fn run(a: &ReadArgs, quiet: bool) -> Result<()> {
         arrstore::npz::write_sparse_npz(&a.output, &coo, a.compress, a.force)?;
         return Ok(());
     }
+    if !to_npz && !a.narrowed && file.npy_is_streamed() {
+        // Streamed: memory does not grow with the array.
+        file.write_npy(&a.output, a.force)?;
+        return Ok(());
+    }
     check_memory(&a.input, file.meta(), a.narrowed, limit)?;
     let array = if a.narrowed {
         let n = file.read_narrowed()?;
