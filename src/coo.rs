@@ -51,6 +51,28 @@ impl Coords {
         }
     }
 
+    /// The coordinates `c` of an axis of length `len`, at the axis' width.
+    ///
+    /// # Panics
+    /// When a coordinate is not below `len` (a caller bug: check the range first).
+    pub(crate) fn from_in_range(len: u64, c: &[u64]) -> Coords {
+        fn narrow<U: TryFrom<u64>>(c: &[u64]) -> Vec<U> {
+            c.iter()
+                .map(|&x| U::try_from(x).unwrap_or_else(|_| panic!("coordinate {x} wider than its axis")))
+                .collect()
+        }
+        assert!(
+            c.iter().all(|&x| x < len),
+            "Coords::from_in_range: a coordinate out of range"
+        );
+        match Coords::dtype_for(len) {
+            DType::U8 => Coords::U8(narrow(c)),
+            DType::U16 => Coords::U16(narrow(c)),
+            DType::U32 => Coords::U32(narrow(c)),
+            _ => Coords::U64(c.to_vec()),
+        }
+    }
+
     /// The stored type of coordinates on an axis of length `len`.
     pub fn dtype_for(len: u64) -> DType {
         DType::unsigned_for(u128::from(len.saturating_sub(1))).unwrap_or(DType::U64)
@@ -188,19 +210,15 @@ impl<T: Element> Coo<T> {
                 });
             }
             let len = len as u64; // usize fits in u64
-            let mut n = Coords::for_axis(len, c.len());
-            for (entry, &x) in c.iter().enumerate() {
-                if x >= len {
-                    return Err(Error::CoordinateOutOfRange {
-                        entry: entry as u64, // usize fits in u64
-                        axis,
-                        index: x,
-                        len,
-                    });
-                }
-                n.push(x);
+            if let Some(entry) = c.iter().position(|&x| x >= len) {
+                return Err(Error::CoordinateOutOfRange {
+                    entry: entry as u64, // usize fits in u64
+                    axis,
+                    index: c[entry],
+                    len,
+                });
             }
-            narrow.push(n);
+            narrow.push(Coords::from_in_range(len, c));
         }
         let coo = Coo {
             shape,

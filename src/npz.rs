@@ -118,13 +118,15 @@ fn in_entry(e: Error, name: &str) -> Error {
 /// Non-negative integers of any integer dtype (coordinates, `indptr`, a shape).
 fn unsigned(a: &DynArray, what: &str) -> Result<Vec<u64>> {
     fn go<T: Element>(a: &ndarray::ArrayD<T>, what: &str) -> Result<Vec<u64>> {
-        a.iter()
-            .map(|v| {
-                v.to_int()
-                    .and_then(|i| u64::try_from(i).ok())
-                    .ok_or_else(|| bad(format!("'{what}' holds {v:?}, not a non-negative integer")))
-            })
-            .collect()
+        let one = |v: &T| {
+            v.to_int()
+                .and_then(|i| u64::try_from(i).ok())
+                .ok_or_else(|| bad(format!("'{what}' holds {v:?}, not a non-negative integer")))
+        };
+        match a.as_slice() {
+            Some(s) => s.iter().map(one).collect(),
+            None => a.iter().map(one).collect(),
+        }
     }
     if !a.dtype().is_integer() {
         return Err(bad(format!("'{what}' is {}, not an integer array", a.dtype())));
@@ -238,11 +240,11 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
     where
         DynCoo: From<Coo<T>>,
     {
-        let values: Vec<T> = data
-            .into_typed::<T>()
-            .map_err(|_| bad("'data' changed type"))?
-            .into_iter()
-            .collect();
+        let data = data.into_typed::<T>().map_err(|_| bad("'data' changed type"))?;
+        let values: Vec<T> = match data.as_slice() {
+            Some(s) => s.to_vec(),
+            None => data.iter().copied().collect(),
+        };
         Ok(Coo::try_from_unsorted(shape, coords, values, T::from_bits(0))?.into())
     }
     with_dtype!(data.dtype(), T => build::<T>(shape, coords, data))
