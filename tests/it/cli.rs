@@ -12,27 +12,7 @@ use arrstore::{ArrayFile, DType, DynArray, Element, Order, StoredLayout};
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use serde_json::Value;
 
-/// What a run of the binary gave.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs `arrstore` with `args` in `cwd`.
-fn run_in<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_arrstore"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("the arrstore binary runs");
-    Run {
-        code: out.status.code().expect("exited, not killed by a signal"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
+use crate::common::{run_in, Run};
 
 /// Runs `arrstore` and asserts it succeeded silently on stderr.
 fn ok<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Run {

@@ -2,6 +2,7 @@
 
 mod bad_data;
 mod cli;
+mod common;
 mod layout;
 mod npy;
 mod npz_store;

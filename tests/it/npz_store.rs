@@ -5,7 +5,6 @@
 
 use std::io::{Cursor, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use arrstore::npy::{read_npy_from, write_npy_to};
 use arrstore::npz::{
@@ -17,6 +16,8 @@ use arrstore::{
 };
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use serde_json::Value;
+
+use crate::common::{run_in, Run};
 
 // ---------------------------------------------------------------------------------------------
 // Sample data
@@ -1196,23 +1197,9 @@ fn store_index_errors() {
 // ---------------------------------------------------------------------------------------------
 // The binary
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
+/// Runs `arrstore` with `args` in the current directory.
 fn arrstore<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_arrstore"))
-        .args(args)
-        .output()
-        .expect("the arrstore binary runs");
-    Run {
-        code: out.status.code().expect("exited, not killed by a signal"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    run_in(Path::new("."), args)
 }
 
 fn ok<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Run {

@@ -5,10 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Float64Type, Int64Type, UInt64Type};
+use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type, UInt64Type};
 use arrstore::sql::ArraySession;
 use arrstore::{
     read_coo, write_array, ArrayFile, DType, DynArray, DynCoo, Element, Layout, Scalar, WriteOptions,
@@ -64,24 +63,24 @@ fn query_err(s: &ArraySession, q: &str) -> String {
     }
 }
 
-/// Column `i` of every batch as f64 (from any numeric type).
-fn f64s(batches: &[RecordBatch], i: usize) -> Vec<f64> {
+/// Column `i` of every batch as `T` (cast from any numeric type).
+fn values<T: ArrowPrimitiveType>(batches: &[RecordBatch], i: usize) -> Vec<T::Native> {
     let mut out = Vec::new();
     for b in batches {
-        let c = arrow::compute::cast(b.column(i), &DataType::Float64).unwrap();
-        out.extend(c.as_primitive::<Float64Type>().values().iter().copied());
+        let c = arrow::compute::cast(b.column(i), &T::DATA_TYPE).unwrap();
+        out.extend(c.as_primitive::<T>().values().iter().copied());
     }
     out
 }
 
+/// Column `i` of every batch as f64.
+fn f64s(batches: &[RecordBatch], i: usize) -> Vec<f64> {
+    values::<Float64Type>(batches, i)
+}
+
 /// Column `i` of every batch as i64.
 fn i64s(batches: &[RecordBatch], i: usize) -> Vec<i64> {
-    let mut out = Vec::new();
-    for b in batches {
-        let c = arrow::compute::cast(b.column(i), &DataType::Int64).unwrap();
-        out.extend(c.as_primitive::<Int64Type>().values().iter().copied());
-    }
-    out
+    values::<Int64Type>(batches, i)
 }
 
 /// The single value of a one-row, one-column result, as text (exact for every type).
@@ -684,16 +683,8 @@ fn stores_register_arrays_by_their_index_names() {
 
 /// Runs the binary in `cwd`; (exit code, stdout, stderr).
 fn cli(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_arrstore"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let r = crate::common::run_in(cwd, args);
+    (r.code, r.stdout, r.stderr)
 }
 
 #[test]

@@ -12,6 +12,7 @@ mod sql;
 mod write;
 
 use std::io::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -56,4 +57,16 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
             });
         io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Refuses an existing output unless `--force` was given, before any work is done (the writes
+/// themselves are atomic and refuse it again).
+fn refuse_existing(output: &Path, force: bool) -> anyhow::Result<()> {
+    if !force && output.exists() {
+        anyhow::bail!(
+            "{}: output already exists (pass --force to replace it)",
+            output.display()
+        );
+    }
+    Ok(())
 }

@@ -13,12 +13,7 @@ use crate::fmt;
 use crate::progress::Progress;
 
 pub fn run(a: &ReadArgs, quiet: bool) -> Result<()> {
-    if !a.force && a.output.exists() {
-        bail!(
-            "{}: output already exists (pass --force to replace it)",
-            a.output.display()
-        );
-    }
+    crate::refuse_existing(&a.output, a.force)?;
     let to_npz = a
         .output
         .extension()

@@ -37,12 +37,7 @@ pub fn run(a: &SqlArgs) -> Result<()> {
         .build()
         .context("starting the query runtime")?;
     if let Some(into) = &a.into {
-        if !a.force && into.exists() {
-            bail!(
-                "{}: output already exists (pass --force to replace it)",
-                into.display()
-            );
-        }
+        crate::refuse_existing(into, a.force)?;
         let opts = arrstore::WriteOptions::default().with_overwrite(a.force);
         let summary = runtime.block_on(session.write_query(&a.query, shape, into, &opts))?;
         let m = &summary.meta;
@@ -60,12 +55,7 @@ pub fn run(a: &SqlArgs) -> Result<()> {
     let (schema, batches) = runtime.block_on(session.query_with_schema(&a.query))?;
     match &a.output {
         Some(path) => {
-            if !a.force && path.exists() {
-                bail!(
-                    "{}: output already exists (pass --force to replace it)",
-                    path.display()
-                );
-            }
+            crate::refuse_existing(path, a.force)?;
             arrstore::fsio::write_atomic(path, a.force, |w| {
                 write_result(w, &a.format, &schema, &batches)
                     .map_err(|e| arrstore::Error::Io(std::io::Error::other(format!("{e:#}"))))

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use arrstore::npz::Npz;
 use arrstore::{WriteOptions, WriteSummary};
 
@@ -31,12 +31,7 @@ pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
     if let Some(f) = &a.fill {
         opts = opts.with_fill(f.parse().with_context(|| format!("--fill '{f}'"))?);
     }
-    if !a.force && a.output.exists() {
-        bail!(
-            "{}: output already exists (pass --force to replace it)",
-            a.output.display()
-        );
-    }
+    crate::refuse_existing(&a.output, a.force)?;
     let is_npz = a.input.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
     let progress = Progress::spinner(quiet, format!("reading {}", a.input.display()));
     if !is_npz {
