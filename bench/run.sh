@@ -13,5 +13,7 @@ if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements"; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
   cp "$req" "$venv/.requirements"
 fi
-cargo build --release --quiet --bin arrstore
+# The same targets as scaling.py and sql_vs_duckdb.py build: examples resolve the crate's
+# features with its dev-dependencies, so building the binary alone would rebuild much of the tree.
+cargo build --release --quiet --bin arrstore --example sql_bench
 exec "$venv/bin/python" bench/compare.py "$@"

@@ -65,7 +65,8 @@ def main():
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "arrstore"], cwd=ROOT, check=True)
+        subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "arrstore", "--example", "sql_bench"],
+                       cwd=ROOT, check=True)  # as bench/run.sh builds them
     rows = []
     for mib in (int(s) for s in args.sizes_mib.split(",")):
         npy, parquet, back = work / f"counts_{mib}.npy", work / f"counts_{mib}.parquet", work / f"back_{mib}.npy"
