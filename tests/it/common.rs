@@ -1,0 +1,27 @@
+//! Helpers the test modules share: running the `arrstore` binary.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::Command;
+
+/// What a run of the binary gave.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `arrstore` with `args` in `cwd`.
+pub fn run_in<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_arrstore"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the arrstore binary runs");
+    Run {
+        code: out.status.code().expect("exited, not killed by a signal"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
