@@ -73,6 +73,9 @@ pub fn check_sorted_by(coords: &[Coords], sorted_by: &[usize]) -> Result<()> {
 /// A stable sort by a key keeps the input's order among ties, so it sorts only by the shortest
 /// prefix of `to` after which the input's order of the remaining axes already agrees with
 /// `to`'s (one pass for row-major to column-major and back), each axis a stable counting sort.
+///
+/// # Panics
+/// When a coordinate is not below its axis length in `shape` (a caller bug: check first).
 pub fn permutation(coords: &[Coords], shape: &[usize], from: &[usize], to: &[usize]) -> Option<Vec<usize>> {
     let key = sort_key(from, to);
     if key.is_empty() {

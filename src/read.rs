@@ -169,6 +169,8 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     /// [`read_dyn`](ArrayFile::read_dyn) then [`npy::write_npy_to`](crate::npy::write_npy_to),
     /// but a dense C-order file opened from a path is streamed: its row groups are decoded a few
     /// at a time (one per core) and written in order, so memory does not grow with the array.
+    /// After an error, part of the array may have been written to `writer`;
+    /// [`write_npy`](ArrayFile::write_npy) writes a file atomically.
     ///
     /// ```no_run
     /// arrstore::ArrayFile::open("counts.parquet")?.write_npy("counts.npy", false)?;
@@ -536,6 +538,12 @@ fn stream_dense_npy<T: Element, W: Write>(
     let header = crate::npy::header_bytes(T::DTYPE, &meta.shape_usize().map_err(input)?, false)?;
     writer.write_all(&header)?;
     let groups: Vec<usize> = (0..parquet.metadata().num_row_groups()).collect();
+    let mismatch = |values: u64| {
+        input(Error::CorruptData(format!(
+            "the row groups hold {values} values, the shape {:?} has {cells} cells",
+            meta.shape
+        )))
+    };
     let mut written = 0u64;
     let mut bytes = Vec::new();
     for wave in groups.chunks(threads.max(1)) {
@@ -563,7 +571,7 @@ fn stream_dense_npy<T: Element, W: Write>(
             let values = values.map_err(input)?;
             written += values.len() as u64; // usize fits in u64
             if written > cells {
-                break;
+                return Err(mismatch(written));
             }
             for part in values.chunks(1 << 16) {
                 bytes.clear();
@@ -573,10 +581,7 @@ fn stream_dense_npy<T: Element, W: Write>(
         }
     }
     if written != cells {
-        return Err(input(Error::CorruptData(format!(
-            "the row groups hold {written} values, the shape {:?} has {cells} cells",
-            meta.shape
-        ))));
+        return Err(mismatch(written));
     }
     writer.flush()?;
     Ok(())

@@ -497,21 +497,23 @@ struct TableWriter<W: Write + Send> {
     rows_per_group: usize,
 }
 
-/// The fewest column chunks a table of at least 2 x [`MIN_SPLIT_ROW_GROUP_ROWS`] rows is cut
-/// into, whatever the row-group size asked for: a one-column (dense) table that would fit one
-/// row group is cut into two, so that two cores encode it (a table of several columns already
-/// has a chunk per column). Pages, not row groups, bound the codec's context, so the file is
-/// hardly larger.
+/// The fewest column chunks a table is cut into when it holds at least 2 x
+/// [`MIN_SPLIT_ROW_GROUP_BYTES`] of stored values, whatever the row-group size asked for: a
+/// one-column (dense) table that would fit one row group is cut into two, so that two cores
+/// encode it (a table of several columns already has a chunk per column). Pages, not row
+/// groups, bound the codec's context, so the file is hardly larger.
 pub const MIN_COLUMN_CHUNKS: usize = 2;
 
-/// The fewest rows in a row group cut to reach [`MIN_COLUMN_CHUNKS`].
-pub const MIN_SPLIT_ROW_GROUP_ROWS: usize = 1 << 16;
+/// The least stored bytes in a row group cut to reach [`MIN_COLUMN_CHUNKS`]: a smaller table
+/// encodes in a few milliseconds on one core.
+pub const MIN_SPLIT_ROW_GROUP_BYTES: usize = 2 << 20;
 
-/// Rows per row group for a table of `rows` rows and `columns` columns, at most `max`.
-fn group_rows(max: usize, rows: usize, columns: usize) -> usize {
+/// Rows per row group for a table of `rows` rows of `row_bytes` stored bytes in `columns`
+/// columns, at most `max`.
+fn group_rows(max: usize, rows: usize, columns: usize, row_bytes: usize) -> usize {
     let groups = MIN_COLUMN_CHUNKS.div_ceil(columns.max(1));
-    max.min(rows.div_ceil(groups).max(MIN_SPLIT_ROW_GROUP_ROWS))
-        .max(1)
+    let least = MIN_SPLIT_ROW_GROUP_BYTES.div_ceil(row_bytes.max(1));
+    max.min(rows.div_ceil(groups).max(least)).max(1)
 }
 
 /// A column chunk to encode: its sequence number, its writer and its values.
@@ -529,7 +531,8 @@ impl<W: Write + Send> TableWriter<W> {
         if columns.iter().any(|c| c.0.role == Role::Index) {
             props = props.set_data_page_row_count_limit(encode::SPARSE_DATA_PAGE_ROW_COUNT_LIMIT);
         }
-        let rows_per_group = group_rows(opts.row_group_size(), rows, columns.len());
+        let row_bytes = columns.iter().map(|c| c.0.stored_type.size()).sum();
+        let rows_per_group = group_rows(opts.row_group_size(), rows, columns.len(), row_bytes);
         let mut fields = Vec::new();
         for (meta, data_type, enc, codec) in columns {
             props = enc.configure(props, &meta.name, codec);
@@ -704,13 +707,15 @@ mod tests {
 
     #[test]
     fn one_column_tables_are_cut_into_two_row_groups_when_large_enough() {
-        assert_eq!(group_rows(1 << 20, 1 << 20, 1), 1 << 19);
-        assert_eq!(group_rows(1 << 20, 1 << 20, 3), 1 << 20);
-        assert_eq!(group_rows(1 << 20, 16 << 20, 1), 1 << 20);
-        assert_eq!(group_rows(1 << 20, 1000, 1), MIN_SPLIT_ROW_GROUP_ROWS);
-        assert_eq!(group_rows(1 << 20, 3 << 16, 1), 3 << 15);
-        assert_eq!(group_rows(1000, 1 << 20, 1), 1000);
-        assert_eq!(group_rows(0, 5, 1), 1);
+        let m = 1 << 20;
+        assert_eq!(group_rows(m, m, 1, 4), m / 2, "4 MiB of float32");
+        assert_eq!(group_rows(m, m, 1, 1), m, "1 MiB of uint8: one group");
+        assert_eq!(group_rows(m, m, 3, 8), m, "three columns");
+        assert_eq!(group_rows(m, 16 * m, 1, 1), m);
+        assert_eq!(group_rows(m, 1000, 1, 8), MIN_SPLIT_ROW_GROUP_BYTES / 8);
+        assert_eq!(group_rows(m, 3 * m / 4, 1, 8), 3 * m / 8);
+        assert_eq!(group_rows(1000, m, 1, 8), 1000);
+        assert_eq!(group_rows(0, 5, 1, 1), 1);
     }
 
     #[test]

@@ -546,14 +546,15 @@ fn row_group_size_is_honoured() {
         1,
         "the default holds 10,000 rows in one"
     );
-    // A dense table that fits one row group of the default size, but is large enough to be
-    // worth two cores, is cut in two (a sparse table has a column chunk per column already).
-    let big = Array1::from_shape_fn(1 << 20, |i| (i % 1000) as u16);
+    // A dense table that fits one row group of the default size, but holds enough bytes to be
+    // worth two cores (4 MiB of uint32), is cut in two (a sparse table has a column chunk per
+    // column already).
+    let big = Array1::from_shape_fn(1 << 20, |i| (i % 1000) as u32 * 4099);
     let (file, _) = write(&big, &dense());
     let footer = read_footer(&file);
     assert_eq!(footer.num_row_groups(), 2);
     assert!(footer.row_groups().iter().all(|rg| rg.num_rows() == 1 << 19));
-    let back: Array1<u16> = arrstore::read_array_from(file).unwrap();
+    let back: Array1<u32> = arrstore::read_array_from(file).unwrap();
     assert_eq!(back, big);
 }
 
