@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-          "float32", "float64"]
+from common import DTYPES
 
 
 def sample(dtype, shape, seed):

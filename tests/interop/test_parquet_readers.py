@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-          "float32", "float64"]
+from common import DTYPES, UINT, bits
+
 ARROW_TYPES = {"bool": pa.bool_(), "int8": pa.int8(), "int16": pa.int16(), "int32": pa.int32(),
                "int64": pa.int64(), "uint8": pa.uint8(), "uint16": pa.uint16(),
                "uint32": pa.uint32(), "uint64": pa.uint64(), "float32": pa.float32(),
@@ -20,7 +20,6 @@ ARROW_TYPES = {"bool": pa.bool_(), "int8": pa.int8(), "int16": pa.int16(), "int3
 DUCKDB_TYPES = {"bool": "BOOLEAN", "int8": "TINYINT", "int16": "SMALLINT", "int32": "INTEGER",
                 "int64": "BIGINT", "uint8": "UTINYINT", "uint16": "USMALLINT",
                 "uint32": "UINTEGER", "uint64": "UBIGINT", "float32": "FLOAT", "float64": "DOUBLE"}
-UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def full_range(dtype, shape, rng, sparse):
@@ -172,11 +171,6 @@ def reconstruct(path):
     coords = tuple(column_numpy(table, c["name"]).astype(np.int64) for c in index)
     dense[coords] = values
     return dense
-
-
-def bits(a):
-    a = np.ascontiguousarray(a)
-    return a.view(UINT[a.dtype.itemsize])
 
 
 @pytest.mark.parametrize("cid", [c[0] for c in CASES])

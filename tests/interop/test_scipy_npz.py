@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-          "float32", "float64"]
+from common import DTYPES, bits
+
 
 # Every format save_npz writes that arrstore reads, with the shape used for it.
 FORMATS = {
@@ -85,12 +85,6 @@ def entries(m):
         raise AssertionError(f"unexpected format {m.format}")
     order = np.lexsort(coords[::-1]) if coords.shape[1] else np.arange(0)
     return coords[:, order], data[order]
-
-
-def bits(a):
-    """The values' bit patterns (comparable with ==, NaN payloads and -0.0 included)."""
-    a = np.ascontiguousarray(a)
-    return a.view({1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[a.dtype.itemsize])
 
 
 def assert_same_entries(back, m):
