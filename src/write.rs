@@ -441,9 +441,10 @@ fn write_sparse<W: Write + Send, T: Element>(
         Some(p) => narrow(&entry_order::gather(coo.values(), p), &n),
         None => narrow(coo.values(), &n),
     };
-    if choice.best == ColumnEncoding::Dictionary {
-        // Few distinct values: the writer is handed an Arrow dictionary column, which becomes
-        // dictionary pages (declared as a dictionary type only on request).
+    if choice.best == ColumnEncoding::Dictionary && opts.arrow_dictionary() {
+        // Declared as an Arrow dictionary type on request. Either way the Parquet writer builds
+        // the dictionary pages from the values: an Arrow dictionary made only to be taken apart
+        // again would hash every value twice.
         if let Some(d) = encode::to_dictionary(&values) {
             values = d;
         }
