@@ -51,20 +51,17 @@ impl Coords {
         }
     }
 
-    /// The coordinates `c` of an axis of length `len`, at the axis' width.
+    /// The coordinates `c` of an axis of length `len`, at the axis' width; the caller has
+    /// checked that each is below `len`.
     ///
     /// # Panics
-    /// When a coordinate is not below `len` (a caller bug: check the range first).
+    /// When a coordinate does not fit the axis' width (a caller bug).
     pub(crate) fn from_in_range(len: u64, c: &[u64]) -> Coords {
         fn narrow<U: TryFrom<u64>>(c: &[u64]) -> Vec<U> {
             c.iter()
                 .map(|&x| U::try_from(x).unwrap_or_else(|_| panic!("coordinate {x} wider than its axis")))
                 .collect()
         }
-        assert!(
-            c.iter().all(|&x| x < len),
-            "Coords::from_in_range: a coordinate out of range"
-        );
         match Coords::dtype_for(len) {
             DType::U8 => Coords::U8(narrow(c)),
             DType::U16 => Coords::U16(narrow(c)),
@@ -125,7 +122,12 @@ impl Coords {
 
     /// As an Arrow array (UInt8..UInt64).
     pub fn to_arrow(&self) -> arrow::array::ArrayRef {
-        with_coords!(self, v => Element::to_arrow(v.clone()))
+        self.clone().into_arrow()
+    }
+
+    /// As an Arrow array (UInt8..UInt64), without a copy.
+    pub fn into_arrow(self) -> arrow::array::ArrayRef {
+        with_coords!(self, v => Element::to_arrow(v))
     }
 }
 

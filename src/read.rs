@@ -545,20 +545,21 @@ fn stream_dense_npy<T: Element, W: Write>(
         )))
     };
     let mut written = 0u64;
-    let mut bytes = Vec::new();
     for wave in groups.chunks(threads.max(1)) {
-        let decoded: Vec<Result<Vec<T>>> = std::thread::scope(|s| {
+        // Each thread decodes a row group straight into the .npy bytes; this one writes them.
+        let decoded: Vec<Result<(u64, Vec<u8>)>> = std::thread::scope(|s| {
             let handles: Vec<_> = wave
                 .iter()
                 .map(|&i| {
                     let n = &n;
-                    s.spawn(move || -> Result<Vec<T>> {
-                        let mut values = Vec::new();
+                    s.spawn(move || -> Result<(u64, Vec<u8>)> {
+                        let (mut count, mut bytes) = (0u64, Vec::new());
                         decode_row_group(path, parquet, n, i, &mut |v: &[T]| {
-                            values.extend_from_slice(v);
+                            count += v.len() as u64; // usize fits in u64
+                            crate::npy::put_le(&mut bytes, v);
                             Ok(())
                         })?;
-                        Ok(values)
+                        Ok((count, bytes))
                     })
                 })
                 .collect();
@@ -567,17 +568,13 @@ fn stream_dense_npy<T: Element, W: Write>(
                 .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
                 .collect()
         });
-        for values in decoded {
-            let values = values.map_err(input)?;
-            written += values.len() as u64; // usize fits in u64
+        for group in decoded {
+            let (count, bytes) = group.map_err(input)?;
+            written += count;
             if written > cells {
                 return Err(mismatch(written));
             }
-            for part in values.chunks(1 << 16) {
-                bytes.clear();
-                crate::npy::put_le(&mut bytes, part);
-                writer.write_all(&bytes)?;
-            }
+            writer.write_all(&bytes)?;
         }
     }
     if written != cells {

@@ -319,14 +319,10 @@ fn estimate_sparse<T: Element>(
         return Ok(per_entry * nnz as u64); // usize fits in u64
     }
     let mut bytes = 0;
-    for c in &coords {
-        bytes += encode::choose(
-            &c.to_arrow(),
-            c.dtype(),
-            opts.compression(),
-            opts.row_group_size(),
-        )?
-        .best_bytes();
+    for c in coords {
+        let dtype = c.dtype();
+        bytes +=
+            encode::choose(&c.into_arrow(), dtype, opts.compression(), opts.row_group_size())?.best_bytes();
     }
     bytes += if values.len() == sample.len() && value_n == dense.0 {
         dense.1
@@ -380,7 +376,7 @@ fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> 
             .collect();
         let mut choices = Vec::with_capacity(ndim + 1);
         for c in coo.all_coords() {
-            let sample = entry_order::gather_coords(c, &positions).to_arrow();
+            let sample = entry_order::gather_coords(c, &positions).into_arrow();
             choices.push(encode::choose(&sample, c.dtype(), compression, rg)?);
         }
         let values = narrow(&entry_order::gather(coo.values(), &positions), n);
@@ -422,7 +418,7 @@ fn write_sparse<W: Write + Send, T: Element>(
     for (axis, (name, choice)) in names.into_iter().zip(&plan.choices).enumerate() {
         let c = coo.coords(axis);
         let arr = match &plan.perm {
-            Some(p) => entry_order::gather_coords(c, p).to_arrow(),
+            Some(p) => entry_order::gather_coords(c, p).into_arrow(),
             None => c.to_arrow(),
         };
         let meta = ColumnMeta {

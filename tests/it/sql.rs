@@ -441,7 +441,7 @@ fn pages_are_pruned_within_a_row_group() {
     });
     let path = tmp.path().join("big.parquet");
     write_array(&path, &a, &sparse().with_row_group_size(300_000)).unwrap();
-    let lead = arrstore::ArrayFile::open(&path).unwrap().meta().sorted_by()[0];
+    let lead = ArrayFile::open(&path).unwrap().meta().sorted_by()[0];
     let (name, range) = [("row", 20_000..=20_010), ("col", 300..=301)][lead].clone();
     let md = parquet::file::metadata::ParquetMetaDataReader::new()
         .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Required)
