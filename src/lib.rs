@@ -71,6 +71,7 @@ pub mod narrow;
 pub mod npy;
 pub mod npz;
 pub mod options;
+mod par;
 pub mod read;
 pub mod sizes;
 pub mod sql;

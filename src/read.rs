@@ -492,9 +492,7 @@ fn read_dense_parallel<T: Element>(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+        handles.into_iter().try_for_each(crate::par::join)
     })?;
     Ok(values)
 }
@@ -563,10 +561,7 @@ fn stream_dense_npy<T: Element, W: Write>(
                     })
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
+            handles.into_iter().map(crate::par::join).collect()
         });
         for group in decoded {
             let (count, bytes) = group.map_err(input)?;
