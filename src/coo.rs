@@ -193,6 +193,17 @@ impl<T: Element> Coo<T> {
     /// A COO from coordinates (one vector per axis, each as long as `values`), checked: every
     /// coordinate in range, entries strictly increasing in row-major order.
     pub fn try_new(shape: Vec<usize>, coords: Vec<Vec<u64>>, values: Vec<T>, fill: T) -> Result<Coo<T>> {
+        Coo::checked(shape, coords, values, fill, true)
+    }
+
+    /// [`Coo::try_new`], checking the entry order only when `check_order` (its caller may have).
+    fn checked(
+        shape: Vec<usize>,
+        coords: Vec<Vec<u64>>,
+        values: Vec<T>,
+        fill: T,
+        check_order: bool,
+    ) -> Result<Coo<T>> {
         if coords.len() != shape.len() {
             return Err(Error::BadShape {
                 shape: shape.iter().map(|&d| d as u64).collect(), // usize fits in u64
@@ -228,7 +239,9 @@ impl<T: Element> Coo<T> {
             values,
             fill,
         };
-        coo.check_sorted()?;
+        if check_order {
+            coo.check_sorted()?;
+        }
         Ok(coo)
     }
 
@@ -249,13 +262,16 @@ impl<T: Element> Coo<T> {
         fill: T,
     ) -> Result<Coo<T>> {
         let n = values.len();
+        // Lengths and ranges are checked by `checked`; check lengths first so indexing is safe.
+        if coords.iter().any(|c| c.len() != n) {
+            return Coo::try_new(shape, coords, values, fill);
+        }
         let sorted_unique = (1..n).all(|e| {
             let mut it = coords.iter().map(|c| c[e - 1].cmp(&c[e]));
             it.find(|o| o.is_ne()) == Some(std::cmp::Ordering::Less)
         });
-        // Lengths and ranges are checked by try_new; check lengths first so indexing is safe.
-        if coords.iter().any(|c| c.len() != n) || sorted_unique {
-            return Coo::try_new(shape, coords, values, fill);
+        if sorted_unique {
+            return Coo::checked(shape, coords, values, fill, false);
         }
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by(|&a, &b| {
@@ -487,6 +503,36 @@ mod tests {
         assert!(
             matches!(e, Error::UnsortedCoordinates { entry: 1, .. }),
             "duplicates: {e}"
+        );
+    }
+
+    #[test]
+    fn unsorted_input_is_checked_before_it_is_read() {
+        // A coordinate vector shorter than the values is an error, not an index out of bounds.
+        let e = Coo::try_from_unsorted(vec![2, 2], vec![vec![1], vec![0, 1]], vec![1u8, 2], 0).unwrap_err();
+        assert!(
+            e.to_string().contains("axis 0 has 1 coordinates for 2 values"),
+            "{e}"
+        );
+        // Sorted input skips the second order check; out-of-range coordinates still fail.
+        let e =
+            Coo::try_from_unsorted(vec![2, 2], vec![vec![0, 1], vec![0, 2]], vec![1u8, 2], 0).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::CoordinateOutOfRange {
+                    entry: 1,
+                    axis: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let c = Coo::try_from_unsorted(vec![2, 2], vec![vec![1, 0, 1], vec![1, 1, 1]], vec![1u8, 2, 3], 0)
+            .unwrap();
+        assert_eq!(
+            c,
+            Coo::new(vec![2, 2], vec![vec![0, 1], vec![1, 1]], vec![2, 4], 0)
         );
     }
 

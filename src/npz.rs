@@ -36,6 +36,7 @@ use crate::dtype::{DType, Element};
 use crate::dynarray::DynArray;
 use crate::error::{Error, Result};
 use crate::npy;
+use crate::par::join;
 use crate::with_dtype;
 
 /// What an `.npz` holds.
@@ -60,51 +61,98 @@ fn zip_error(e: zip::result::ZipError) -> Error {
 
 /// Reads an `.npz` archive: a SciPy sparse matrix when it has SciPy's `format`, `shape` and
 /// `data` entries, NumPy's named arrays otherwise.
-pub fn read_npz_from<R: Read + Seek>(reader: R) -> Result<Npz> {
-    let mut zip = zip::ZipArchive::new(reader).map_err(zip_error)?;
-    let names: Vec<String> = zip
-        .file_names()
-        .map(|n| n.map(|n| n.into_owned()))
-        .collect::<Result<_, _>>()
-        .map_err(zip_error)?;
-    let has = |n: &str| names.iter().any(|x| x == n);
-    if has("format.npy") && has("shape.npy") && has("data.npy") {
-        let format = {
-            let entry = zip.by_name("format.npy").map_err(zip_error)?;
-            npy::read_npy_bytes_from(entry).map_err(|e| in_entry(e, "format.npy"))?
-        };
-        let mut arrays = BTreeMap::new();
-        for name in &names {
-            if name == "format.npy" {
-                continue;
-            }
-            let entry = zip.by_name(name).map_err(zip_error)?;
-            let a = npy::read_npy_from(entry).map_err(|e| in_entry(e, name))?;
-            arrays.insert(name.trim_end_matches(".npy").to_string(), a);
+pub fn read_npz_from<R: Read + Seek + Send>(reader: R) -> Result<Npz> {
+    read_archives(vec![zip::ZipArchive::new(reader).map_err(zip_error)?])
+}
+
+/// Reads the `.npz` at `path`; errors name the file. The entries are read and decoded on one
+/// thread per core, each with a handle of its own on the file.
+pub fn read_npz(path: impl AsRef<Path>) -> Result<Npz> {
+    let path = path.as_ref();
+    let open = || -> Result<zip::ZipArchive<BufReader<File>>> {
+        zip::ZipArchive::new(BufReader::new(File::open(path)?)).map_err(zip_error)
+    };
+    let handles = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    (0..handles)
+        .map(|_| open())
+        .collect::<Result<Vec<_>>>()
+        .and_then(read_archives)
+        .map_err(|e| e.in_file(path))
+}
+
+/// Reads every entry of one archive through `archives`, handles on the same archive: each
+/// handle reads its share of the entries (the largest first, to the least loaded handle) on a
+/// thread of its own.
+fn read_archives<R: Read + Seek + Send>(mut archives: Vec<zip::ZipArchive<R>>) -> Result<Npz> {
+    let first = archives.first_mut().expect("at least one handle on the archive");
+    let mut entries = Vec::with_capacity(first.len());
+    for i in 0..first.len() {
+        let entry = first.by_index_raw(i).map_err(zip_error)?;
+        if !entry.is_dir() {
+            entries.push((entry.name().map_err(zip_error)?.into_owned(), entry.size()));
         }
-        return sparse_from_scipy(&format, arrays).map(Npz::Sparse);
     }
-    let mut arrays = Vec::with_capacity(names.len());
-    for i in 0..zip.len() {
-        let entry = zip.by_index(i).map_err(zip_error)?;
-        let name = entry.name().map_err(zip_error)?.into_owned();
-        if entry.is_dir() {
-            continue;
+    let mut shares: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); archives.len()];
+    let mut by_size: Vec<usize> = (0..entries.len()).collect();
+    by_size.sort_by_key(|&i| std::cmp::Reverse(entries[i].1));
+    for i in by_size {
+        let least = shares.iter_mut().min_by_key(|s| s.0).expect("at least one share");
+        least.0 += entries[i].1;
+        least.1.push(i);
+    }
+    let has = |n: &str| entries.iter().any(|(x, _)| x == n);
+    let scipy = has("format.npy") && has("shape.npy") && has("data.npy");
+    let entries = &entries;
+    let read: Vec<(usize, Entry)> = std::thread::scope(|s| {
+        let handles: Vec<_> = archives
+            .into_iter()
+            .zip(shares)
+            .map(|(mut zip, (_, mine))| {
+                s.spawn(move || {
+                    mine.into_iter()
+                        .map(|i| {
+                            let name = entries[i].0.as_str();
+                            let entry = zip.by_name(name).map_err(zip_error)?;
+                            let read = if scipy && name == "format.npy" {
+                                npy::read_npy_bytes_from(entry).map(Entry::Bytes)
+                            } else {
+                                npy::read_npy_from(entry).map(Entry::Array)
+                            };
+                            Ok((i, read.map_err(|e| in_entry(e, name))?))
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(join).collect::<Result<Vec<_>>>()
+    })?
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut slots: Vec<Option<Entry>> = (0..entries.len()).map(|_| None).collect();
+    for (i, e) in read {
+        slots[i] = Some(e);
+    }
+    let mut format = Vec::new();
+    let mut arrays = Vec::with_capacity(entries.len());
+    for ((name, _), slot) in entries.iter().zip(slots) {
+        match slot.expect("every entry was read") {
+            Entry::Bytes(b) => format = b,
+            Entry::Array(a) => arrays.push((name.strip_suffix(".npy").unwrap_or(name).to_string(), a)),
         }
-        let a = npy::read_npy_from(entry).map_err(|e| in_entry(e, &name))?;
-        let key = name.strip_suffix(".npy").unwrap_or(&name).to_string();
-        arrays.push((key, a));
+    }
+    if scipy {
+        return sparse_from_scipy(&format, arrays.into_iter().collect()).map(Npz::Sparse);
     }
     Ok(Npz::Arrays(arrays))
 }
 
-/// Reads the `.npz` at `path`; errors name the file.
-pub fn read_npz(path: impl AsRef<Path>) -> Result<Npz> {
-    let path = path.as_ref();
-    File::open(path)
-        .map_err(Error::from)
-        .and_then(|f| read_npz_from(BufReader::new(f)))
-        .map_err(|e| e.in_file(path))
+/// One decoded archive entry.
+enum Entry {
+    /// An array.
+    Array(DynArray),
+    /// SciPy's `format`: a byte string.
+    Bytes(Vec<u8>),
 }
 
 /// An error inside one archive entry, naming it.
@@ -118,15 +166,16 @@ fn in_entry(e: Error, name: &str) -> Error {
 /// Non-negative integers of any integer dtype (coordinates, `indptr`, a shape).
 fn unsigned(a: &DynArray, what: &str) -> Result<Vec<u64>> {
     fn go<T: Element>(a: &ndarray::ArrayD<T>, what: &str) -> Result<Vec<u64>> {
-        let one = |v: &T| {
-            v.to_int()
-                .and_then(|i| u64::try_from(i).ok())
-                .ok_or_else(|| bad(format!("'{what}' holds {v:?}, not a non-negative integer")))
-        };
-        match a.as_slice() {
-            Some(s) => s.iter().map(one).collect(),
-            None => a.iter().map(one).collect(),
+        // A loop that pushes into a reserved vector: collecting an iterator of `Result`s
+        // would grow the vector from empty.
+        let mut out = Vec::with_capacity(a.len());
+        for v in a.iter() {
+            match v.to_int().and_then(|i| u64::try_from(i).ok()) {
+                Some(u) => out.push(u),
+                None => return Err(bad(format!("'{what}' holds {v:?}, not a non-negative integer"))),
+            }
         }
+        Ok(out)
     }
     if !a.dtype().is_integer() {
         return Err(bad(format!("'{what}' is {}, not an integer array", a.dtype())));
@@ -179,10 +228,12 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
                     flat.chunks(nnz).map(<[u64]>::to_vec).collect()
                 }
             } else {
-                vec![
-                    unsigned(&take(&mut arrays, "row")?, "row")?,
-                    unsigned(&take(&mut arrays, "col")?, "col")?,
-                ]
+                let (row, col) = (take(&mut arrays, "row")?, take(&mut arrays, "col")?);
+                let (row, col) = std::thread::scope(|s| {
+                    let row = s.spawn(|| unsigned(&row, "row"));
+                    (join(row), unsigned(&col, "col"))
+                });
+                vec![row?, col?]
             }
         }
         b"csr" | b"csc" => {
@@ -241,9 +292,15 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
         DynCoo: From<Coo<T>>,
     {
         let data = data.into_typed::<T>().map_err(|_| bad("'data' changed type"))?;
-        let values: Vec<T> = match data.as_slice() {
-            Some(s) => s.to_vec(),
-            None => data.iter().copied().collect(),
+        let values: Vec<T> = if data.is_standard_layout() {
+            // Contiguous, as read from the archive: the values are one run of the buffer.
+            let len = data.len();
+            let (mut raw, offset) = data.into_raw_vec_and_offset();
+            raw.drain(..offset.unwrap_or(0));
+            raw.truncate(len);
+            raw
+        } else {
+            data.iter().copied().collect()
         };
         Ok(Coo::try_from_unsorted(shape, coords, values, T::from_bits(0))?.into())
     }

@@ -30,6 +30,7 @@ use crate::error::{Error, Result};
 use crate::meta::{ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, FORMAT_VERSION};
 use crate::narrow::{narrow, Narrowing, Scan};
 use crate::options::{Layout, WriteOptions};
+use crate::par::join;
 use crate::with_dyn_array;
 
 /// What a write produced: the file's self-description and its size.
@@ -374,13 +375,26 @@ fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> 
             .flat_map(|r| r.clone())
             .map(|i| perm.as_ref().map_or(i, |p| p[i]))
             .collect();
-        let mut choices = Vec::with_capacity(ndim + 1);
-        for c in coo.all_coords() {
-            let sample = entry_order::gather_coords(c, &positions).into_arrow();
-            choices.push(encode::choose(&sample, c.dtype(), compression, rg)?);
-        }
-        let values = narrow(&entry_order::gather(coo.values(), &positions), n);
-        choices.push(encode::choose(&values, n.stored, compression, rg)?);
+        // One thread a column: each measures its candidates on threads of its own, but the
+        // zstd level steps after them run one at a time.
+        let choices = std::thread::scope(|s| {
+            let positions = &positions;
+            let handles: Vec<_> = coo
+                .all_coords()
+                .iter()
+                .map(|c| {
+                    s.spawn(move || {
+                        let sample = entry_order::gather_coords(c, positions).into_arrow();
+                        encode::choose(&sample, c.dtype(), compression, rg)
+                    })
+                })
+                .chain(std::iter::once(s.spawn(move || {
+                    let values = narrow(&entry_order::gather(coo.values(), positions), n);
+                    encode::choose(&values, n.stored, compression, rg)
+                })))
+                .collect();
+            handles.into_iter().map(join).collect::<Result<Vec<_>>>()
+        })?;
         let bytes = choices.iter().map(EncodingChoice::best_bytes).sum();
         Ok(SparsePlan {
             sorted_by,
@@ -390,17 +404,25 @@ fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> 
         })
     };
     let row_major = entry_order::row_major(ndim);
-    let mut best = measure(row_major.clone(), None)?;
-    let bar = best.bytes * (100 - OTHER_ORDER_MIN_SAVING_PERCENT) / 100;
-    for inner in (0..ndim.saturating_sub(1)).filter(|_| coo.nnz() > 1) {
-        let to = entry_order::inner_last(ndim, inner);
-        let perm = entry_order::permutation(coo.all_coords(), coo.shape(), &row_major, &to);
-        let plan = measure(to, perm)?;
-        if plan.bytes <= bar && plan.bytes < best.bytes {
-            best = plan;
+    // The row-major sample is measured while the other orders are sorted and measured.
+    let (row_major_plan, other) = std::thread::scope(|s| {
+        let first = s.spawn(|| measure(row_major.clone(), None));
+        let mut other: Option<SparsePlan> = None;
+        for inner in (0..ndim.saturating_sub(1)).filter(|_| coo.nnz() > 1) {
+            let to = entry_order::inner_last(ndim, inner);
+            let perm = entry_order::permutation(coo.all_coords(), coo.shape(), &row_major, &to);
+            let plan = measure(to, perm)?;
+            if other.as_ref().is_none_or(|o| plan.bytes < o.bytes) {
+                other = Some(plan);
+            }
         }
-    }
-    Ok(best)
+        Ok::<_, Error>((join(first)?, other))
+    })?;
+    let bar = row_major_plan.bytes * (100 - OTHER_ORDER_MIN_SAVING_PERCENT) / 100;
+    Ok(match other {
+        Some(o) if o.bytes <= bar && o.bytes < row_major_plan.bytes => o,
+        _ => row_major_plan,
+    })
 }
 
 fn write_sparse<W: Write + Send, T: Element>(
