@@ -246,6 +246,23 @@ pub fn choose(
     Ok(choice)
 }
 
+/// [`choose`] for each of `columns` (a sample and its stored type), one thread a column: each
+/// measures its candidates on threads of its own, but the zstd level steps after them run one
+/// at a time, so columns measured together keep both cores busy.
+pub fn choose_columns(
+    columns: &[(ArrayRef, DType)],
+    compression: Compression,
+    row_group_size: usize,
+) -> Result<Vec<EncodingChoice>> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = columns
+            .iter()
+            .map(|(sample, stored)| s.spawn(move || choose(sample, *stored, compression, row_group_size)))
+            .collect();
+        handles.into_iter().map(crate::par::join).collect()
+    })
+}
+
 /// At most `budget` positions of `0..len` as up to 16 evenly spaced runs (all of `0..len` when it
 /// fits), so samples keep local structure such as runs and sorted neighbours.
 #[allow(clippy::single_range_in_vec_init)] // a list of one range, by design

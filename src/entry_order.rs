@@ -13,6 +13,8 @@
 //! assert!(is_row_major(&inner_last(2, 1)));
 //! ```
 
+use std::ops::Range;
+
 use crate::coo::Coords;
 use crate::error::{Error, Result};
 
@@ -102,28 +104,132 @@ fn sort_key<'a>(from: &[usize], to: &'a [usize]) -> &'a [usize] {
         .unwrap_or(to)
 }
 
-/// Stable sort of `order` by each entry's coordinate in `c`: a counting sort when the axis is
-/// not much longer than the entries, a merge sort otherwise.
-fn sort_by_axis(order: &mut Vec<usize>, scratch: &mut Vec<usize>, c: &Coords, len: usize) {
-    let n = order.len();
+/// The positions, in the `from` order, of the entries at `ranges` of positions in the `to`
+/// order: `ranges` mapped through [`permutation`], without sorting every entry. Only the
+/// entries whose leading `to` coordinate the ranges reach are sorted, so measuring a sample of
+/// another order costs a pass over the entries and a sort of about the sample.
+///
+/// ```
+/// use arrstore::entry_order::positions_at;
+/// use arrstore::Coo;
+/// // Entries (0,1), (0,2), (1,0), (1,2) in row-major order; by column: (1,0), (0,1), (0,2), (1,2).
+/// let c = Coo::new(vec![2, 3], vec![vec![0, 0, 1, 1], vec![1, 2, 0, 2]], vec![1u8; 4], 0);
+/// assert_eq!(positions_at(c.all_coords(), c.shape(), &[0, 1], &[1, 0], &[0..1, 2..4]), vec![2, 1, 3]);
+/// ```
+///
+/// # Panics
+/// When a coordinate is not below its axis length in `shape`, or `ranges` are not increasing
+/// ranges of entries (caller bugs).
+pub fn positions_at(
+    coords: &[Coords],
+    shape: &[usize],
+    from: &[usize],
+    to: &[usize],
+    ranges: &[Range<usize>],
+) -> Vec<usize> {
+    let n = coords.first().map_or(0, Coords::len);
+    assert!(
+        ranges.windows(2).all(|w| w[0].end <= w[1].start) && ranges.last().is_none_or(|r| r.end <= n),
+        "positions_at: ranges {ranges:?} are not increasing ranges of {n} entries"
+    );
+    let key = sort_key(from, to);
+    let Some(&lead) = key.first() else {
+        return ranges.iter().flat_map(|r| r.clone()).collect();
+    };
+    let len = shape[lead];
     if len > n.saturating_mul(4).max(1 << 16) {
-        order.sort_by_key(|&e| c.get(e));
-        return;
+        // Too long an axis to count by: sort every entry.
+        let perm = permutation(coords, shape, from, to).expect("a non-empty key reorders");
+        return ranges
+            .iter()
+            .flat_map(|r| perm[r.clone()].iter().copied())
+            .collect();
     }
+    // start[v]: the position, in the `to` order, of the first entry whose leading coordinate is v.
+    let lead_coords = &coords[lead];
     let mut start = vec![0usize; len + 1];
-    for &e in order.iter() {
-        // In range: coordinates are below the axis length, which fits in usize.
-        start[c.get(e) as usize + 1] += 1;
-    }
+    for_each_index(lead_coords, |_, v| start[v + 1] += 1);
     for i in 1..start.len() {
         start[i] += start[i - 1];
     }
-    for &e in order.iter() {
-        let slot = &mut start[c.get(e) as usize];
-        scratch[*slot] = e;
-        *slot += 1;
+    // The block of position p: the last v with start[v] <= p (empty blocks share a start).
+    let block = |p: usize| start.partition_point(|&s| s <= p) - 1;
+    let mut wanted = vec![false; len];
+    for r in ranges.iter().filter(|r| !r.is_empty()) {
+        wanted[block(r.start)..=block(r.end - 1)].fill(true);
     }
-    std::mem::swap(order, scratch);
+    let mut subset = Vec::new();
+    for_each_index(lead_coords, |e, v| {
+        if wanted[v] {
+            subset.push(e);
+        }
+    });
+    let mut scratch = vec![0usize; subset.len()];
+    for &axis in key.iter().rev() {
+        sort_by_axis(&mut subset, &mut scratch, &coords[axis], shape[axis]);
+    }
+    // Position p, in block v, is entry `below + p - start[v]` of the subset, where `below`
+    // counts the subset's entries in the blocks before v.
+    let (mut v, mut below) = (0, 0);
+    let mut out = Vec::with_capacity(ranges.iter().map(|r| r.len()).sum());
+    for p in ranges.iter().flat_map(|r| r.clone()) {
+        while start[v + 1] <= p {
+            if wanted[v] {
+                below += start[v + 1] - start[v];
+            }
+            v += 1;
+        }
+        out.push(subset[below + p - start[v]]);
+    }
+    out
+}
+
+/// Calls `f(entry, coordinate)` for each entry of `c`, in order.
+fn for_each_index(c: &Coords, mut f: impl FnMut(usize, usize)) {
+    fn go<T: Copy + Into<u64>>(v: &[T], f: &mut impl FnMut(usize, usize)) {
+        for (e, &x) in v.iter().enumerate() {
+            // In range: coordinates are below the axis length, which fits in usize.
+            f(e, x.into() as usize);
+        }
+    }
+    match c {
+        Coords::U8(v) => go(v, &mut f),
+        Coords::U16(v) => go(v, &mut f),
+        Coords::U32(v) => go(v, &mut f),
+        Coords::U64(v) => go(v, &mut f),
+    }
+}
+
+/// Stable sort of `order` by each entry's coordinate in `c`: a counting sort when the axis is
+/// not much longer than the entries, a merge sort otherwise. `scratch` is as long as `order`.
+fn sort_by_axis(order: &mut Vec<usize>, scratch: &mut Vec<usize>, c: &Coords, len: usize) {
+    fn go<T: Copy + Into<u64>>(order: &mut Vec<usize>, scratch: &mut Vec<usize>, c: &[T], len: usize) {
+        // In range: coordinates are below the axis length, which fits in usize.
+        let at = |e: usize| -> usize { c[e].into() as usize };
+        if len > order.len().saturating_mul(4).max(1 << 16) {
+            order.sort_by_key(|&e| at(e));
+            return;
+        }
+        let mut start = vec![0usize; len + 1];
+        for &e in order.iter() {
+            start[at(e) + 1] += 1;
+        }
+        for i in 1..start.len() {
+            start[i] += start[i - 1];
+        }
+        for &e in order.iter() {
+            let slot = &mut start[at(e)];
+            scratch[*slot] = e;
+            *slot += 1;
+        }
+        std::mem::swap(order, scratch);
+    }
+    match c {
+        Coords::U8(v) => go(order, scratch, v, len),
+        Coords::U16(v) => go(order, scratch, v, len),
+        Coords::U32(v) => go(order, scratch, v, len),
+        Coords::U64(v) => go(order, scratch, v, len),
+    }
 }
 
 /// `c` reordered by `perm`.
@@ -211,6 +317,55 @@ mod tests {
             let again: Vec<Coords> = moved.iter().map(|x| gather_coords(x, &back)).collect();
             assert_eq!(again, c, "inner {inner}");
         }
+    }
+
+    #[test]
+    fn positions_at_agree_with_the_permutation() {
+        // A 3-D array with uneven blocks; every order, ranges of every kind (empty, within one
+        // block, across blocks, at both ends), through both the counting and the merge paths.
+        let shape = [5usize, 7, 3];
+        let cells: Vec<[u64; 3]> = (0..105u64)
+            .filter(|f| (f * 37 + f / 9) % 4 != 0)
+            .map(|f| [f / 21, (f / 3) % 7, f % 3])
+            .collect();
+        let cols: Vec<Vec<u64>> = (0..3).map(|a| cells.iter().map(|x| x[a]).collect()).collect();
+        let refs: Vec<&[u64]> = cols.iter().map(|c| c.as_slice()).collect();
+        let c = coords(&refs, &shape);
+        let n = cells.len();
+        let range_sets: Vec<Vec<Range<usize>>> = vec![
+            vec![],
+            vec![0..n],
+            vec![0..1, 5..5, 9..30, 31..32, n - 3..n],
+            vec![2..3, 40..47],
+        ];
+        for inner in 0..3 {
+            let to = inner_last(3, inner);
+            let perm = permutation(&c, &shape, &[0, 1, 2], &to).unwrap_or_else(|| (0..n).collect());
+            for ranges in &range_sets {
+                let want: Vec<usize> = ranges.iter().flat_map(|r| perm[r.clone()].to_vec()).collect();
+                assert_eq!(
+                    positions_at(&c, &shape, &[0, 1, 2], &to, ranges),
+                    want,
+                    "{to:?} {ranges:?}"
+                );
+            }
+        }
+        // A leading axis too long to count by sorts every entry: same answer.
+        let long = [1usize << 20, 7, 3];
+        let to = inner_last(3, 1); // sorted by axes 0 then 2: axis 0 leads
+        assert_eq!(sort_key(&[0, 1, 2], &to)[0], 0);
+        let perm = permutation(&c, &long, &[0, 1, 2], &to).unwrap();
+        assert_eq!(
+            positions_at(&c, &long, &[0, 1, 2], &to, &[3..5, 5..9]),
+            perm[3..9].to_vec()
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "are not increasing ranges")]
+    fn positions_at_wants_increasing_ranges() {
+        let c = coords(&[&[0, 1, 1], &[2, 0, 1]], &[3, 3]);
+        positions_at(&c, &[3, 3], &[0, 1], &[1, 0], &[2..3, 0..1]);
     }
 
     #[test]

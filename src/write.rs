@@ -22,7 +22,7 @@ use parquet::file::writer::SerializedFileWriter;
 
 use crate::coo::{Coo, Coords};
 use crate::dense::{Cells, NpyCells};
-use crate::dtype::Element;
+use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
 use crate::encode::{self, ColumnEncoding, EncodingChoice};
 use crate::entry_order;
@@ -201,17 +201,22 @@ fn write_cells<W: Write + Send, T: Element>(
         Layout::Dense => (StoredLayout::Dense, None, Some(dense_plan(&sample)?.0)),
         Layout::Sparse => (StoredLayout::Sparse, None, None),
         Layout::Auto => {
-            let (choice, dense_bytes) = dense_plan(&sample)?;
-            let sparse_bytes = estimate_sparse(
-                view.shape(),
-                &ranges,
-                &sample,
-                fill_bits,
-                nnz,
-                &sparse_scan.narrowing(),
-                (&dense_n, choice.best_bytes()),
-                opts,
-            )?;
+            // The dense column and the COO of the same sample are measured at once.
+            let ((choice, dense_bytes), sparse) = std::thread::scope(|s| {
+                let dense = s.spawn(|| dense_plan(&sample));
+                let sparse = measure_sparse_sample(
+                    view.shape(),
+                    &ranges,
+                    &sample,
+                    fill_bits,
+                    nnz,
+                    &sparse_scan.narrowing(),
+                    &dense_n,
+                    opts,
+                );
+                Ok::<_, Error>((join(dense)?, sparse?))
+            })?;
+            let sparse_bytes = sparse.estimate(nnz, choice.best_bytes());
             let estimates = Estimates {
                 dense_bytes,
                 sparse_bytes,
@@ -281,21 +286,52 @@ fn scale(bytes: u64, total: usize, part: usize) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
-/// The estimated bytes of the COO table, measured on the COO of the sampled cells. `dense` is
-/// the dense value column's narrowing and measured bytes for the same sample: when no sampled
-/// cell is the fill and the narrowings agree, the COO's value column is that very column, and
-/// its measurement is reused.
+/// What the sample says of the COO table's size.
+enum SparseSample {
+    /// No sampled cell is an entry: the raw widths of the entries there are, in bytes.
+    Raw(u64),
+    /// The measured bytes of the sampled entries' index columns and of their value column;
+    /// `None` when no sampled cell is the fill and the narrowings agree, so the value column
+    /// is the dense column of the same sample and its measurement is reused.
+    Measured {
+        index_bytes: u64,
+        value_bytes: Option<u64>,
+        entries: usize,
+    },
+}
+
+impl SparseSample {
+    /// The estimated bytes of the whole COO table of `nnz` entries, given the measured bytes of
+    /// the dense column for the same sample.
+    fn estimate(&self, nnz: usize, dense_sample_bytes: u64) -> u64 {
+        match *self {
+            SparseSample::Raw(bytes) => bytes,
+            SparseSample::Measured {
+                index_bytes,
+                value_bytes,
+                entries,
+            } => scale(
+                index_bytes + value_bytes.unwrap_or(dense_sample_bytes),
+                nnz,
+                entries,
+            ),
+        }
+    }
+}
+
+/// Measures the COO of the sampled cells (see [`SparseSample`]); `dense_n` is the dense value
+/// column's narrowing.
 #[allow(clippy::too_many_arguments)] // the scan's results, passed through once
-fn estimate_sparse<T: Element>(
+fn measure_sparse_sample<T: Element>(
     shape: &[usize],
     ranges: &[std::ops::Range<usize>],
     sample: &[T],
     fill_bits: u64,
     nnz: usize,
     value_n: &Narrowing,
-    dense: (&Narrowing, u64),
+    dense_n: &Narrowing,
     opts: &WriteOptions,
-) -> Result<u64> {
+) -> Result<SparseSample> {
     let mut coords: Vec<Coords> = shape.iter().map(|&l| Coords::for_axis(l as u64, 0)).collect(); // usize fits in u64
     let mut values = Vec::new();
     let flat_positions = ranges.iter().flat_map(|r| r.clone());
@@ -317,21 +353,30 @@ fn estimate_sparse<T: Element>(
         // No entry in the sample: count the raw widths of the entries there are.
         let per_entry: u64 =
             coords.iter().map(|c| c.dtype().size() as u64).sum::<u64>() + value_n.stored.size() as u64; // small
-        return Ok(per_entry * nnz as u64); // usize fits in u64
+        return Ok(SparseSample::Raw(per_entry * nnz as u64)); // usize fits in u64
     }
-    let mut bytes = 0;
-    for c in coords {
-        let dtype = c.dtype();
-        bytes +=
-            encode::choose(&c.into_arrow(), dtype, opts.compression(), opts.row_group_size())?.best_bytes();
+    let entries = values.len();
+    let index_columns = coords.len();
+    let mut columns: Vec<(ArrayRef, DType)> = coords
+        .into_iter()
+        .map(|c| {
+            let dtype = c.dtype();
+            (c.into_arrow(), dtype)
+        })
+        .collect();
+    let reuse_dense = entries == sample.len() && value_n == dense_n;
+    if !reuse_dense {
+        columns.push((narrow(&values, value_n), value_n.stored));
     }
-    bytes += if values.len() == sample.len() && value_n == dense.0 {
-        dense.1
-    } else {
-        let v = narrow(&values, value_n);
-        encode::choose(&v, value_n.stored, opts.compression(), opts.row_group_size())?.best_bytes()
-    };
-    Ok(scale(bytes, nnz, values.len()))
+    let choices = encode::choose_columns(&columns, opts.compression(), opts.row_group_size())?;
+    Ok(SparseSample::Measured {
+        index_bytes: choices[..index_columns]
+            .iter()
+            .map(EncodingChoice::best_bytes)
+            .sum(),
+        value_bytes: choices.get(index_columns).map(EncodingChoice::best_bytes),
+        entries,
+    })
 }
 
 /// The names of the index columns of an array with `ndim` axes.
@@ -369,49 +414,37 @@ fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> 
     let (compression, rg) = (opts.compression(), opts.row_group_size());
     // COO entries count as 8 bytes each: a coordinate and a value.
     let ranges = encode::sample_ranges(coo.nnz(), (opts.sample_bytes() / 8).max(1));
-    let measure = |sorted_by: Vec<usize>, perm: Option<Vec<usize>>| -> Result<SparsePlan> {
-        let positions: Vec<usize> = ranges
+    // Measures the sample of one order: the entries at `positions` of the row-major COO.
+    let measure = |sorted_by: Vec<usize>, positions: Vec<usize>| -> Result<SparsePlan> {
+        let mut columns: Vec<(ArrayRef, DType)> = coo
+            .all_coords()
             .iter()
-            .flat_map(|r| r.clone())
-            .map(|i| perm.as_ref().map_or(i, |p| p[i]))
+            .map(|c| (entry_order::gather_coords(c, &positions).into_arrow(), c.dtype()))
             .collect();
-        // One thread a column: each measures its candidates on threads of its own, but the
-        // zstd level steps after them run one at a time.
-        let choices = std::thread::scope(|s| {
-            let positions = &positions;
-            let handles: Vec<_> = coo
-                .all_coords()
-                .iter()
-                .map(|c| {
-                    s.spawn(move || {
-                        let sample = entry_order::gather_coords(c, positions).into_arrow();
-                        encode::choose(&sample, c.dtype(), compression, rg)
-                    })
-                })
-                .chain(std::iter::once(s.spawn(move || {
-                    let values = narrow(&entry_order::gather(coo.values(), positions), n);
-                    encode::choose(&values, n.stored, compression, rg)
-                })))
-                .collect();
-            handles.into_iter().map(join).collect::<Result<Vec<_>>>()
-        })?;
+        columns.push((
+            narrow(&entry_order::gather(coo.values(), &positions), n),
+            n.stored,
+        ));
+        let choices = encode::choose_columns(&columns, compression, rg)?;
         let bytes = choices.iter().map(EncodingChoice::best_bytes).sum();
         Ok(SparsePlan {
             sorted_by,
-            perm,
+            perm: None,
             choices,
             bytes,
         })
     };
     let row_major = entry_order::row_major(ndim);
-    // The row-major sample is measured while the other orders are sorted and measured.
+    // The row-major sample is measured while the samples of the other orders are gathered
+    // (without sorting every entry) and measured.
     let (row_major_plan, other) = std::thread::scope(|s| {
-        let first = s.spawn(|| measure(row_major.clone(), None));
+        let first = s.spawn(|| measure(row_major.clone(), ranges.iter().flat_map(|r| r.clone()).collect()));
         let mut other: Option<SparsePlan> = None;
         for inner in (0..ndim.saturating_sub(1)).filter(|_| coo.nnz() > 1) {
             let to = entry_order::inner_last(ndim, inner);
-            let perm = entry_order::permutation(coo.all_coords(), coo.shape(), &row_major, &to);
-            let plan = measure(to, perm)?;
+            let positions =
+                entry_order::positions_at(coo.all_coords(), coo.shape(), &row_major, &to, &ranges);
+            let plan = measure(to, positions)?;
             if other.as_ref().is_none_or(|o| plan.bytes < o.bytes) {
                 other = Some(plan);
             }
@@ -420,7 +453,11 @@ fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> 
     })?;
     let bar = row_major_plan.bytes * (100 - OTHER_ORDER_MIN_SAVING_PERCENT) / 100;
     Ok(match other {
-        Some(o) if o.bytes <= bar && o.bytes < row_major_plan.bytes => o,
+        Some(mut o) if o.bytes <= bar && o.bytes < row_major_plan.bytes => {
+            // Only the order kept sorts every entry.
+            o.perm = entry_order::permutation(coo.all_coords(), coo.shape(), &row_major, &o.sorted_by);
+            o
+        }
         _ => row_major_plan,
     })
 }
