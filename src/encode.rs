@@ -198,17 +198,47 @@ pub fn choose(
     compression: Compression,
     row_group_size: usize,
 ) -> Result<EncodingChoice> {
-    let candidates = ColumnEncoding::candidates(stored);
-    let measured = std::thread::scope(|s| {
-        let handles: Vec<_> = candidates
-            .iter()
-            .map(|&e| s.spawn(move || measure(sample, e, compression, row_group_size).map(|b| (e, b))))
-            .collect();
-        handles
-            .into_iter()
-            .map(crate::par::join)
-            .collect::<Result<Vec<_>>>()
+    let mut choices = choose_columns(&[(sample.clone(), stored)], compression, row_group_size)?;
+    Ok(choices.remove(0))
+}
+
+/// [`choose`] for each of `columns` (a sample and its stored type), on one worker per core:
+/// first every candidate of every column, then each column's zstd level steps (one at a time
+/// within a column). At most one sample is being written per core, so measuring many columns
+/// at once costs no more memory than measuring one.
+pub fn choose_columns(
+    columns: &[(ArrayRef, DType)],
+    compression: Compression,
+    row_group_size: usize,
+) -> Result<Vec<EncodingChoice>> {
+    let jobs: Vec<(usize, ColumnEncoding)> = columns
+        .iter()
+        .enumerate()
+        .flat_map(|(c, (_, stored))| ColumnEncoding::candidates(*stored).iter().map(move |&e| (c, e)))
+        .collect();
+    let bytes = crate::par::map_indices(jobs.len(), |j| {
+        let (c, e) = jobs[j];
+        measure(&columns[c].0, e, compression, row_group_size)
     })?;
+    crate::par::map_indices(columns.len(), |c| {
+        let measured: Vec<(ColumnEncoding, u64)> = jobs
+            .iter()
+            .zip(&bytes)
+            .filter(|((col, _), _)| *col == c)
+            .map(|((_, e), b)| (*e, *b))
+            .collect();
+        with_levels(&columns[c].0, measured, compression, row_group_size)
+    })
+}
+
+/// The choice among the `measured` candidates of `sample`, then the zstd level steps (see
+/// [`choose`]).
+fn with_levels(
+    sample: &ArrayRef,
+    measured: Vec<(ColumnEncoding, u64)>,
+    compression: Compression,
+    row_group_size: usize,
+) -> Result<EncodingChoice> {
     let best = measured
         .iter()
         .min_by_key(|(_, b)| *b)
@@ -244,23 +274,6 @@ pub fn choose(
         }
     }
     Ok(choice)
-}
-
-/// [`choose`] for each of `columns` (a sample and its stored type), one thread a column: each
-/// measures its candidates on threads of its own, but the zstd level steps after them run one
-/// at a time, so columns measured together keep both cores busy.
-pub fn choose_columns(
-    columns: &[(ArrayRef, DType)],
-    compression: Compression,
-    row_group_size: usize,
-) -> Result<Vec<EncodingChoice>> {
-    std::thread::scope(|s| {
-        let handles: Vec<_> = columns
-            .iter()
-            .map(|(sample, stored)| s.spawn(move || choose(sample, *stored, compression, row_group_size)))
-            .collect();
-        handles.into_iter().map(crate::par::join).collect()
-    })
 }
 
 /// At most `budget` positions of `0..len` as up to 16 evenly spaced runs (all of `0..len` when it

@@ -86,7 +86,9 @@ impl WriteOptions {
         self
     }
 
-    /// Chooses the Parquet codec and level (default zstd level 3).
+    /// Chooses the Parquet codec and level (default zstd level 3). With zstd the level is where
+    /// the choice starts: a column may be written at level 1 or at a higher level where that
+    /// measures smaller on the sample ([`crate::encode::choose`]).
     pub fn with_compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
         self

@@ -191,32 +191,31 @@ fn write_cells<W: Write + Send, T: Element>(
     let compression = opts.compression();
     let rg = opts.row_group_size();
 
-    let dense_plan = |sample: &[T]| -> Result<(EncodingChoice, u64)> {
-        let col = narrow(sample, &dense_n);
-        let choice = encode::choose(&col, dense_n.stored, compression, rg)?;
-        Ok((choice.clone(), scale(choice.best_bytes(), cells, sample.len())))
-    };
-
+    let dense_bytes = |choice: &EncodingChoice| scale(choice.best_bytes(), cells, sample.len());
     let (layout, estimates, dense_choice) = match opts.layout() {
-        Layout::Dense => (StoredLayout::Dense, None, Some(dense_plan(&sample)?.0)),
+        Layout::Dense => {
+            let choice = encode::choose(&narrow(&sample, &dense_n), dense_n.stored, compression, rg)?;
+            (StoredLayout::Dense, None, Some(choice))
+        }
         Layout::Sparse => (StoredLayout::Sparse, None, None),
         Layout::Auto => {
-            // The dense column and the COO of the same sample are measured at once.
-            let ((choice, dense_bytes), sparse) = std::thread::scope(|s| {
-                let dense = s.spawn(|| dense_plan(&sample));
-                let sparse = measure_sparse_sample(
-                    view.shape(),
-                    &ranges,
-                    &sample,
-                    fill_bits,
-                    nnz,
-                    &sparse_scan.narrowing(),
-                    &dense_n,
-                    opts,
-                );
-                Ok::<_, Error>((join(dense)?, sparse?))
-            })?;
-            let sparse_bytes = sparse.estimate(nnz, choice.best_bytes());
+            // The dense column and the COO of the same sample are measured together.
+            let sparse = sparse_sample(
+                view.shape(),
+                &ranges,
+                &sample,
+                fill_bits,
+                nnz,
+                &sparse_scan.narrowing(),
+                &dense_n,
+            );
+            let mut columns = vec![(narrow(&sample, &dense_n), dense_n.stored)];
+            columns.extend(sparse.columns().iter().cloned());
+            let mut choices = encode::choose_columns(&columns, compression, rg)?;
+            let sparse_choices = choices.split_off(1);
+            let choice = choices.remove(0);
+            let dense_bytes = dense_bytes(&choice);
+            let sparse_bytes = sparse.estimate(nnz, &sparse_choices, choice.best_bytes());
             let estimates = Estimates {
                 dense_bytes,
                 sparse_bytes,
@@ -286,43 +285,54 @@ fn scale(bytes: u64, total: usize, part: usize) -> u64 {
     u64::try_from(v).unwrap_or(u64::MAX)
 }
 
-/// What the sample says of the COO table's size.
+/// The COO of the sampled cells, to be measured beside the dense column of the same sample.
 enum SparseSample {
     /// No sampled cell is an entry: the raw widths of the entries there are, in bytes.
     Raw(u64),
-    /// The measured bytes of the sampled entries' index columns and of their value column;
-    /// `None` when no sampled cell is the fill and the narrowings agree, so the value column
-    /// is the dense column of the same sample and its measurement is reused.
-    Measured {
-        index_bytes: u64,
-        value_bytes: Option<u64>,
+    /// The sampled entries' index columns and, unless the dense column is also theirs (no
+    /// sampled cell is the fill and the narrowings agree), their value column.
+    Columns {
+        columns: Vec<(ArrayRef, DType)>,
+        index_columns: usize,
         entries: usize,
     },
 }
 
 impl SparseSample {
-    /// The estimated bytes of the whole COO table of `nnz` entries, given the measured bytes of
-    /// the dense column for the same sample.
-    fn estimate(&self, nnz: usize, dense_sample_bytes: u64) -> u64 {
-        match *self {
-            SparseSample::Raw(bytes) => bytes,
-            SparseSample::Measured {
-                index_bytes,
-                value_bytes,
+    /// The columns to measure.
+    fn columns(&self) -> &[(ArrayRef, DType)] {
+        match self {
+            SparseSample::Raw(_) => &[],
+            SparseSample::Columns { columns, .. } => columns,
+        }
+    }
+
+    /// The estimated bytes of the whole COO table of `nnz` entries, given the choices for
+    /// [`SparseSample::columns`] and the measured bytes of the dense column of the same sample.
+    fn estimate(&self, nnz: usize, choices: &[EncodingChoice], dense_sample_bytes: u64) -> u64 {
+        match self {
+            SparseSample::Raw(bytes) => *bytes,
+            SparseSample::Columns {
+                index_columns,
                 entries,
-            } => scale(
-                index_bytes + value_bytes.unwrap_or(dense_sample_bytes),
-                nnz,
-                entries,
-            ),
+                ..
+            } => {
+                let index: u64 = choices[..*index_columns]
+                    .iter()
+                    .map(EncodingChoice::best_bytes)
+                    .sum();
+                let value = choices
+                    .get(*index_columns)
+                    .map_or(dense_sample_bytes, EncodingChoice::best_bytes);
+                scale(index + value, nnz, *entries)
+            }
         }
     }
 }
 
-/// Measures the COO of the sampled cells (see [`SparseSample`]); `dense_n` is the dense value
-/// column's narrowing.
-#[allow(clippy::too_many_arguments)] // the scan's results, passed through once
-fn measure_sparse_sample<T: Element>(
+/// The COO of the sampled cells (see [`SparseSample`]); `dense_n` is the dense value column's
+/// narrowing.
+fn sparse_sample<T: Element>(
     shape: &[usize],
     ranges: &[std::ops::Range<usize>],
     sample: &[T],
@@ -330,8 +340,7 @@ fn measure_sparse_sample<T: Element>(
     nnz: usize,
     value_n: &Narrowing,
     dense_n: &Narrowing,
-    opts: &WriteOptions,
-) -> Result<SparseSample> {
+) -> SparseSample {
     let mut coords: Vec<Coords> = shape.iter().map(|&l| Coords::for_axis(l as u64, 0)).collect(); // usize fits in u64
     let mut values = Vec::new();
     let flat_positions = ranges.iter().flat_map(|r| r.clone());
@@ -353,7 +362,7 @@ fn measure_sparse_sample<T: Element>(
         // No entry in the sample: count the raw widths of the entries there are.
         let per_entry: u64 =
             coords.iter().map(|c| c.dtype().size() as u64).sum::<u64>() + value_n.stored.size() as u64; // small
-        return Ok(SparseSample::Raw(per_entry * nnz as u64)); // usize fits in u64
+        return SparseSample::Raw(per_entry * nnz as u64); // usize fits in u64
     }
     let entries = values.len();
     let index_columns = coords.len();
@@ -364,19 +373,14 @@ fn measure_sparse_sample<T: Element>(
             (c.into_arrow(), dtype)
         })
         .collect();
-    let reuse_dense = entries == sample.len() && value_n == dense_n;
-    if !reuse_dense {
+    if !(entries == sample.len() && value_n == dense_n) {
         columns.push((narrow(&values, value_n), value_n.stored));
     }
-    let choices = encode::choose_columns(&columns, opts.compression(), opts.row_group_size())?;
-    Ok(SparseSample::Measured {
-        index_bytes: choices[..index_columns]
-            .iter()
-            .map(EncodingChoice::best_bytes)
-            .sum(),
-        value_bytes: choices.get(index_columns).map(EncodingChoice::best_bytes),
+    SparseSample::Columns {
+        columns,
+        index_columns,
         entries,
-    })
+    }
 }
 
 /// The names of the index columns of an array with `ndim` axes.

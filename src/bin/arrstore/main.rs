@@ -18,8 +18,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
-    limit_malloc_arenas();
     let cli = args::Cli::parse();
+    if matches!(cli.command, args::Command::Write(_)) {
+        limit_malloc_arenas();
+    }
     let quiet = cli.quiet;
     let result = match cli.command {
         args::Command::Write(a) => write::run(&a, quiet),
@@ -47,12 +49,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Caps glibc's malloc at one arena per core unless `MALLOC_ARENA_MAX` is set. glibc gives
-/// threads that allocate at once arenas of their own (up to eight per core) and keeps what is
-/// freed in each, so threads that take turns allocating and freeing large buffers (column
-/// samples, encoded pages) can hold several copies of the same peak: writing a
-/// 2,000,000-nonzero sparse `.npz` peaked at 258 MB with the default and 161 MB with one arena
-/// per core, in the same time.
+/// Caps glibc's malloc at one arena per core unless `MALLOC_ARENA_MAX` is set (for `write`
+/// only; no thread runs yet). glibc gives threads that allocate at once arenas of their own
+/// (up to eight per core) and keeps what is freed in each, so threads that take turns
+/// allocating and freeing large buffers (column samples, encoded pages) can hold several copies
+/// of the same peak: writing a 2,000,000-nonzero sparse `.npz` peaked at 258 MB with the
+/// default and 161 MB with one arena per core, in the same time. Reads keep the default: their
+/// decoding threads hand every buffer to the thread writing the output, and with fewer arenas
+/// than threads a streamed 128 MiB `.npy` export took about twice as long.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
