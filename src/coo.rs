@@ -29,16 +29,18 @@ pub enum Coords {
     U64(Vec<u64>),
 }
 
+/// Runs `$body` with `$v` bound to the coordinate vector of whichever width `$c` holds.
 macro_rules! with_coords {
     ($c:expr, $v:ident => $body:expr) => {
         match $c {
-            Coords::U8($v) => $body,
-            Coords::U16($v) => $body,
-            Coords::U32($v) => $body,
-            Coords::U64($v) => $body,
+            $crate::coo::Coords::U8($v) => $body,
+            $crate::coo::Coords::U16($v) => $body,
+            $crate::coo::Coords::U32($v) => $body,
+            $crate::coo::Coords::U64($v) => $body,
         }
     };
 }
+pub(crate) use with_coords;
 
 impl Coords {
     /// Empty coordinates for an axis of length `len`.

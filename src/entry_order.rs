@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use crate::coo::Coords;
+use crate::coo::{with_coords, Coords};
 use crate::error::{Error, Result};
 
 /// `0..ndim`: row-major (C) order.
@@ -137,7 +137,7 @@ pub fn positions_at(
         return ranges.iter().flat_map(|r| r.clone()).collect();
     };
     let len = shape[lead];
-    if len > n.saturating_mul(4).max(1 << 16) {
+    if !countable(len, n) {
         // Too long an axis to count by: sort every entry.
         let perm = permutation(coords, shape, from, to).expect("a non-empty key reorders");
         return ranges
@@ -147,22 +147,15 @@ pub fn positions_at(
     }
     // start[v]: the position, in the `to` order, of the first entry whose leading coordinate is v.
     let lead_coords = &coords[lead];
-    let mut start = vec![0usize; len + 1];
-    for_each_index(lead_coords, |_, v| start[v + 1] += 1);
-    for i in 1..start.len() {
-        start[i] += start[i - 1];
-    }
+    let start = with_coords!(lead_coords, c => block_starts(len, c.iter().map(|&x| as_index(x))));
     // The block of position p: the last v with start[v] <= p (empty blocks share a start).
     let block = |p: usize| start.partition_point(|&s| s <= p) - 1;
     let mut wanted = vec![false; len];
     for r in ranges.iter().filter(|r| !r.is_empty()) {
         wanted[block(r.start)..=block(r.end - 1)].fill(true);
     }
-    let mut subset = Vec::new();
-    for_each_index(lead_coords, |e, v| {
-        if wanted[v] {
-            subset.push(e);
-        }
+    let mut subset: Vec<usize> = with_coords!(lead_coords, c => {
+        (0..n).filter(|&e| wanted[as_index(c[e])]).collect()
     });
     let mut scratch = vec![0usize; subset.len()];
     for &axis in key.iter().rev() {
@@ -184,52 +177,47 @@ pub fn positions_at(
     out
 }
 
-/// Calls `f(entry, coordinate)` for each entry of `c`, in order.
-fn for_each_index(c: &Coords, mut f: impl FnMut(usize, usize)) {
-    fn go<T: Copy + Into<u64>>(v: &[T], f: &mut impl FnMut(usize, usize)) {
-        for (e, &x) in v.iter().enumerate() {
-            // In range: coordinates are below the axis length, which fits in usize.
-            f(e, x.into() as usize);
-        }
+/// Whether entries are sorted by an axis of length `len` by counting (one slot per coordinate)
+/// rather than by comparing: when the axis is not much longer than the `entries`.
+fn countable(len: usize, entries: usize) -> bool {
+    len <= entries.saturating_mul(4).max(1 << 16)
+}
+
+/// A coordinate as an index: coordinates are below their axis length, which fits in usize.
+fn as_index<T: Into<u64>>(x: T) -> usize {
+    x.into() as usize // below an axis length, fits
+}
+
+/// For coordinates on an axis of length `len`, where each value's run starts once they are
+/// stably sorted: `start[v]` entries have a coordinate below `v` (`len + 1` slots).
+fn block_starts(len: usize, coords: impl Iterator<Item = usize>) -> Vec<usize> {
+    let mut start = vec![0usize; len + 1];
+    for v in coords {
+        start[v + 1] += 1;
     }
-    match c {
-        Coords::U8(v) => go(v, &mut f),
-        Coords::U16(v) => go(v, &mut f),
-        Coords::U32(v) => go(v, &mut f),
-        Coords::U64(v) => go(v, &mut f),
+    for i in 1..start.len() {
+        start[i] += start[i - 1];
     }
+    start
 }
 
 /// Stable sort of `order` by each entry's coordinate in `c`: a counting sort when the axis is
-/// not much longer than the entries, a merge sort otherwise. `scratch` is as long as `order`.
+/// [`countable`], a merge sort otherwise. `scratch` is as long as `order`.
 fn sort_by_axis(order: &mut Vec<usize>, scratch: &mut Vec<usize>, c: &Coords, len: usize) {
-    fn go<T: Copy + Into<u64>>(order: &mut Vec<usize>, scratch: &mut Vec<usize>, c: &[T], len: usize) {
-        // In range: coordinates are below the axis length, which fits in usize.
-        let at = |e: usize| -> usize { c[e].into() as usize };
-        if len > order.len().saturating_mul(4).max(1 << 16) {
+    with_coords!(c, c => {
+        let at = |e: usize| as_index(c[e]);
+        if !countable(len, order.len()) {
             order.sort_by_key(|&e| at(e));
             return;
         }
-        let mut start = vec![0usize; len + 1];
-        for &e in order.iter() {
-            start[at(e) + 1] += 1;
-        }
-        for i in 1..start.len() {
-            start[i] += start[i - 1];
-        }
+        let mut start = block_starts(len, order.iter().map(|&e| at(e)));
         for &e in order.iter() {
             let slot = &mut start[at(e)];
             scratch[*slot] = e;
             *slot += 1;
         }
         std::mem::swap(order, scratch);
-    }
-    match c {
-        Coords::U8(v) => go(order, scratch, v, len),
-        Coords::U16(v) => go(order, scratch, v, len),
-        Coords::U32(v) => go(order, scratch, v, len),
-        Coords::U64(v) => go(order, scratch, v, len),
-    }
+    })
 }
 
 /// `c` reordered by `perm`.

@@ -166,26 +166,21 @@ fn in_entry(e: Error, name: &str) -> Error {
 /// Non-negative integers of any integer dtype (coordinates, `indptr`, a shape).
 fn unsigned(a: &DynArray, what: &str) -> Result<Vec<u64>> {
     fn go<T: Element>(a: &ndarray::ArrayD<T>, what: &str) -> Result<Vec<u64>> {
-        // A loop that pushes into a reserved vector: collecting an iterator of `Result`s
-        // would grow the vector from empty.
-        fn each<'a, T: Element>(
-            values: impl Iterator<Item = &'a T>,
-            n: usize,
-            what: &str,
-        ) -> Result<Vec<u64>> {
-            let mut out = Vec::with_capacity(n);
-            for v in values {
-                match v.to_int().and_then(|i| u64::try_from(i).ok()) {
-                    Some(u) => out.push(u),
-                    None => return Err(bad(format!("'{what}' holds {v:?}, not a non-negative integer"))),
-                }
+        // Pushed into a reserved vector: collecting an iterator of `Result`s would grow the
+        // vector from empty.
+        let mut out = Vec::with_capacity(a.len());
+        let mut push = |v: &T| match v.to_int().and_then(|i| u64::try_from(i).ok()) {
+            Some(u) => {
+                out.push(u);
+                Ok(())
             }
-            Ok(out)
-        }
+            None => Err(bad(format!("'{what}' holds {v:?}, not a non-negative integer"))),
+        };
         match a.as_slice() {
-            Some(s) => each(s.iter(), s.len(), what),
-            None => each(a.iter(), a.len(), what),
+            Some(s) => s.iter().try_for_each(&mut push)?,
+            None => a.iter().try_for_each(&mut push)?,
         }
+        Ok(out)
     }
     if !a.dtype().is_integer() {
         return Err(bad(format!("'{what}' is {}, not an integer array", a.dtype())));
