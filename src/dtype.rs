@@ -264,6 +264,7 @@ macro_rules! int_element {
         impl sealed::Sealed for $t {}
         impl Element for $t {
             const DTYPE: DType = DType::$d;
+            #[inline]
             fn to_bits(self) -> u64 {
                 // Zero-extension of the two's complement pattern: `from_bits` undoes it.
                 u64::from_le_bytes({
@@ -272,6 +273,7 @@ macro_rules! int_element {
                     b
                 })
             }
+            #[inline]
             fn from_bits(bits: u64) -> Self {
                 let b = bits.to_le_bytes();
                 <$t>::from_le_bytes(b[..std::mem::size_of::<$t>()].try_into().unwrap())
@@ -317,9 +319,11 @@ int_element!(u64, U64, U64, arrow::datatypes::UInt64Type);
 impl sealed::Sealed for bool {}
 impl Element for bool {
     const DTYPE: DType = DType::Bool;
+    #[inline]
     fn to_bits(self) -> u64 {
         u64::from(self)
     }
+    #[inline]
     fn from_bits(bits: u64) -> Self {
         bits & 1 == 1
     }
@@ -420,9 +424,11 @@ pub(crate) fn f32_to_f64_exact(v: f32) -> f64 {
 impl sealed::Sealed for f32 {}
 impl Element for f32 {
     const DTYPE: DType = DType::F32;
+    #[inline]
     fn to_bits(self) -> u64 {
         u64::from(f32::to_bits(self))
     }
+    #[inline]
     fn from_bits(bits: u64) -> Self {
         f32::from_bits((bits & 0xffff_ffff) as u32) // masked to 32 bits
     }
@@ -459,9 +465,11 @@ impl Element for f32 {
 impl sealed::Sealed for f64 {}
 impl Element for f64 {
     const DTYPE: DType = DType::F64;
+    #[inline]
     fn to_bits(self) -> u64 {
         f64::to_bits(self)
     }
+    #[inline]
     fn from_bits(bits: u64) -> Self {
         f64::from_bits(bits)
     }

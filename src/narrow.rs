@@ -226,23 +226,48 @@ fn smallest_int_holding(lo: i128, hi: i128) -> Option<DType> {
 /// # Panics
 /// When `narrowing` does not hold the values (it must come from a [`Scan`] of them).
 pub fn narrow<T: Element>(values: &[T], narrowing: &Narrowing) -> ArrayRef {
-    with_dtype!(narrowing.stored, S => S::to_arrow(narrow_to::<T, S>(values, narrowing.offset)))
+    let mut all = Some(values);
+    narrow_chunks(values.len(), narrowing, |push| {
+        all.take().into_iter().for_each(push);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_or_else(|never| match never {})
 }
 
-fn narrow_to<T: Element, S: Element>(values: &[T], offset: i128) -> Vec<S> {
+/// The values that `feed` passes, chunk by chunk, to the function it is given (`len` of them in
+/// all), converted to their stored type as one Arrow array: no chunk is kept at the original
+/// width. `feed`'s error is passed on.
+///
+/// # Panics
+/// When `narrowing` does not hold the values (it must come from a [`Scan`] of them).
+pub(crate) fn narrow_chunks<T: Element, E>(
+    len: usize,
+    narrowing: &Narrowing,
+    feed: impl FnOnce(&mut dyn FnMut(&[T])) -> std::result::Result<(), E>,
+) -> std::result::Result<ArrayRef, E> {
+    with_dtype!(narrowing.stored, S => {
+        let mut out: Vec<S> = Vec::with_capacity(len);
+        feed(&mut |chunk| narrow_onto(chunk, narrowing.offset, &mut out))?;
+        Ok(S::to_arrow(out))
+    })
+}
+
+fn narrow_onto<T: Element, S: Element>(values: &[T], offset: i128, out: &mut Vec<S>) {
     const MSG: &str = "narrow: the narrowing does not hold the values";
     if S::DTYPE == T::DTYPE && offset == 0 {
-        values.iter().map(|v| S::from_bits(v.to_bits())).collect()
+        out.extend(values.iter().map(|v| S::from_bits(v.to_bits())));
     } else if S::DTYPE.is_integer() {
-        values
-            .iter()
-            .map(|v| S::from_int(v.to_int().expect(MSG) - offset).expect(MSG))
-            .collect()
+        out.extend(
+            values
+                .iter()
+                .map(|v| S::from_int(v.to_int().expect(MSG) - offset).expect(MSG)),
+        );
     } else if S::DTYPE == DType::F32 {
-        values
-            .iter()
-            .map(|v| S::from_f32(v.to_f32().expect(MSG)).expect(MSG))
-            .collect()
+        out.extend(
+            values
+                .iter()
+                .map(|v| S::from_f32(v.to_f32().expect(MSG)).expect(MSG)),
+        );
     } else {
         panic!("{MSG}: {} as {}", T::DTYPE, S::DTYPE)
     }

@@ -186,28 +186,45 @@ impl NpyStream {
         chunk: usize,
         f: &mut dyn FnMut(usize, &[T]) -> Result<()>,
     ) -> Result<()> {
+        self.for_each_chunk_in(0..element_count(&self.header.shape)?, chunk, f)
+    }
+
+    /// [`NpyStream::for_each_chunk`] over the elements `range` only (flat C-order indices).
+    /// The file is read at positions, never through a shared cursor, so several threads may
+    /// each walk a range of one stream at once.
+    pub fn for_each_chunk_in<T: Element>(
+        &self,
+        range: std::ops::Range<usize>,
+        chunk: usize,
+        f: &mut dyn FnMut(usize, &[T]) -> Result<()>,
+    ) -> Result<()> {
         if T::DTYPE != self.header.dtype {
             return Err(Error::WrongDtype {
                 expected: T::DTYPE,
                 found: self.header.dtype,
             });
         }
-        let size = T::DTYPE.size();
         let count = element_count(&self.header.shape)?;
-        let chunk = chunk.clamp(1, count.max(1));
-        let mut reader = &self.file;
-        std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(self.data_offset))?;
+        if range.start > range.end || range.end > count {
+            return Err(bad(format!(
+                "elements {range:?} asked of a file of {count} elements"
+            )));
+        }
+        let size = T::DTYPE.size();
+        let chunk = chunk.clamp(1, range.len().max(1));
         let mut bytes = vec![0u8; chunk * size];
         let mut values: Vec<T> = Vec::with_capacity(chunk);
-        let mut start = 0;
-        while start < count {
-            let n = (count - start).min(chunk);
+        let mut start = range.start;
+        while start < range.end {
+            let n = (range.end - start).min(chunk);
             let buf = bytes.get_mut(..n * size).unwrap_or_default();
-            if read_full(&mut reader, buf)? < buf.len() {
+            // In range: `start * size` is below the data length, checked at `open`.
+            let at = self.data_offset + (start * size) as u64;
+            if read_full_at(&self.file, buf, at)? < buf.len() {
                 return Err(bad("the file ended while it was being read"));
             }
             values.clear();
-            decode_into(buf, size, self.header.big_endian, start, &mut values)?;
+            decode_into(buf, self.header.big_endian, start, &mut values)?;
             f(start, &values)?;
             start += n;
         }
@@ -215,28 +232,55 @@ impl NpyStream {
     }
 }
 
-/// Decodes the `size`-byte elements of `bytes` onto `out`; `first` is the index of the first
-/// one (for error messages).
-fn decode_into<T: Element>(
-    bytes: &[u8],
-    size: usize,
-    big_endian: bool,
-    first: usize,
-    out: &mut Vec<T>,
-) -> Result<()> {
-    for (i, b) in bytes.chunks_exact(size).enumerate() {
-        let bits = if big_endian {
-            b.iter().fold(0u64, |acc, &x| acc << 8 | u64::from(x))
-        } else {
-            b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x))
-        };
-        if T::DTYPE == DType::Bool && bits > 1 {
+/// Reads into `buf` from `file` at `offset` until `buf` is full or the file ends; the number of
+/// bytes read. The file's cursor is not used.
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
+        // `filled` is at most the buffer's length.
+        match positional_read(file, rest, offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled = filled.saturating_add(n).min(buf.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+#[cfg(unix)]
+fn positional_read(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn positional_read(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, offset)
+}
+
+/// Decodes the elements of `bytes` (each as many bytes as a `T`) onto `out`; `first` is the
+/// index of the first one (for error messages).
+fn decode_into<T: Element>(bytes: &[u8], big_endian: bool, first: usize, out: &mut Vec<T>) -> Result<()> {
+    // The element size is a constant of each `T`, so this loop compiles to plain loads.
+    let size = std::mem::size_of::<T>();
+    debug_assert_eq!(size, T::DTYPE.size());
+    if T::DTYPE == DType::Bool {
+        if let Some(i) = bytes.iter().position(|&b| b > 1) {
             return Err(bad(format!(
-                "bool element {} is the byte {bits:#04x} (a bool is 0 or 1)",
-                first + i
+                "bool element {} is the byte {:#04x} (a bool is 0 or 1)",
+                first + i,
+                bytes[i]
             )));
         }
-        out.push(T::from_bits(bits));
+    }
+    out.reserve(bytes.len() / size);
+    for b in bytes.chunks_exact(size) {
+        let mut le = [0u8; 8];
+        le[..size].copy_from_slice(b);
+        if big_endian {
+            le[..size].reverse();
+        }
+        out.push(T::from_bits(u64::from_le_bytes(le)));
     }
     Ok(())
 }
@@ -779,7 +823,6 @@ fn read_elements<T: Element, R: Read>(reader: &mut R, header: &Header) -> Result
         let first = out.len();
         decode_into(
             chunk.get(..got).unwrap_or_default(),
-            size,
             header.big_endian,
             first,
             &mut out,
@@ -1268,5 +1311,68 @@ mod tests {
         round_trip(DynArray::from(a));
         let b = ArrayD::from_shape_fn(IxDyn(&[n]), |i| i[0] % 3 == 0);
         round_trip(DynArray::from(b));
+    }
+
+    /// Any range of a stream reads those elements, in chunks of the size asked, whichever
+    /// threads read other ranges meanwhile; bad ranges and bad bytes are errors, not panics.
+    #[test]
+    fn stream_ranges_read_at_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.npy");
+        let data: Vec<u8> = (0u16..300).flat_map(|v| v.to_be_bytes()).collect();
+        std::fs::write(
+            &path,
+            npy(
+                1,
+                "{'descr': '>u2', 'fortran_order': False, 'shape': (300,), }",
+                &data,
+            ),
+        )
+        .unwrap();
+        let stream = NpyStream::open(&path).unwrap().unwrap();
+        let read = |range: std::ops::Range<usize>, chunk: usize| -> Result<(Vec<usize>, Vec<u16>)> {
+            let (mut starts, mut got) = (Vec::new(), Vec::new());
+            stream.for_each_chunk_in::<u16>(range, chunk, &mut |s, c| {
+                starts.push(s);
+                got.extend_from_slice(c);
+                Ok(())
+            })?;
+            Ok((starts, got))
+        };
+        std::thread::scope(|s| {
+            let halves = [s.spawn(|| read(0..150, 7)), s.spawn(|| read(150..300, 7))];
+            let got: Vec<u16> = halves
+                .into_iter()
+                .flat_map(|h| h.join().unwrap().unwrap().1)
+                .collect();
+            assert_eq!(got, (0..300).collect::<Vec<u16>>());
+        });
+        assert_eq!(read(5..12, 3).unwrap(), (vec![5, 8, 11], (5..12).collect()));
+        assert_eq!(read(7..7, 3).unwrap(), (vec![], vec![]));
+        let e = read(290..301, 4).unwrap_err().to_string();
+        assert!(e.contains("290..301") && e.contains("300 elements"), "{e}");
+        let wrong = stream.for_each_chunk_in::<i16>(0..1, 1, &mut |_, _| Ok(()));
+        assert!(matches!(wrong, Err(Error::WrongDtype { .. })), "{wrong:?}");
+
+        let bools = dir.path().join("b.npy");
+        std::fs::write(
+            &bools,
+            npy(
+                1,
+                "{'descr': '|b1', 'fortran_order': False, 'shape': (4,), }",
+                &[1, 0, 2, 1],
+            ),
+        )
+        .unwrap();
+        let stream = NpyStream::open(&bools).unwrap().unwrap();
+        let ok = stream.for_each_chunk_in::<bool>(0..2, 2, &mut |_, c| {
+            assert_eq!(c, [true, false]);
+            Ok(())
+        });
+        assert!(ok.is_ok());
+        let e = stream
+            .for_each_chunk_in::<bool>(1..4, 2, &mut |_, _| Ok(()))
+            .unwrap_err();
+        assert!(e.to_string().contains("bool element 2 is the byte 0x02"), "{e}");
     }
 }

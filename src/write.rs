@@ -5,6 +5,7 @@
 //! atomically and never replaces an existing file unless asked.
 
 use std::io::Write;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,8 +13,7 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use ndarray::{ArrayBase, Data, Dimension};
 use parquet::arrow::arrow_writer::{
-    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowLeafColumn, ArrowRowGroupWriterFactory,
-    ArrowWriterOptions,
+    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, ArrowWriterOptions,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -28,7 +28,7 @@ use crate::encode::{self, ColumnEncoding, EncodingChoice};
 use crate::entry_order;
 use crate::error::{Error, Result};
 use crate::meta::{ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, FORMAT_VERSION};
-use crate::narrow::{narrow, Narrowing, Scan};
+use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
 use crate::options::{Layout, WriteOptions};
 use crate::par::join;
 use crate::with_dyn_array;
@@ -168,25 +168,12 @@ fn write_cells<W: Write + Send, T: Element>(
     let ranges = encode::sample_ranges(cells, opts.sample_cells(T::DTYPE));
 
     // One pass: narrowing of all cells and of the non-fill cells, nnz, and the sample.
-    let mut dense_scan = Scan::new(T::DTYPE);
-    let mut sparse_scan = Scan::new(T::DTYPE);
-    let mut nnz = 0usize;
-    let mut sample: Vec<T> = Vec::new();
-    let mut nonfill: Vec<T> = Vec::new();
-    view.each_chunk(SCAN_CHUNK, &mut |start, c| {
-        dense_scan.push(c);
-        nonfill.clear();
-        nonfill.extend(c.iter().filter(|v| v.to_bits() != fill_bits));
-        nnz += nonfill.len();
-        sparse_scan.push(&nonfill);
-        for r in &ranges {
-            let (lo, hi) = (r.start.max(start), r.end.min(start + c.len()));
-            if lo < hi {
-                sample.extend_from_slice(&c[lo - start..hi - start]);
-            }
-        }
-        Ok(())
-    })?;
+    let CellScan {
+        dense: dense_scan,
+        sparse: sparse_scan,
+        nnz,
+        sample,
+    } = scan_cells(view, fill_bits, &ranges)?;
     let dense_n = dense_scan.narrowing();
     let compression = opts.compression();
     let rg = opts.row_group_size();
@@ -265,8 +252,15 @@ fn write_cells<W: Write + Send, T: Element>(
                 cells,
                 opts,
             )?;
-            let rows = table.rows_per_group;
-            table.write_groups(|emit| view.each_chunk(rows, &mut |_, c| emit(vec![narrow(c, &dense_n)])))?;
+            // Each worker reads and narrows its row group's cells a chunk at a time.
+            table.write_groups(cells, |_, rows| {
+                narrow_chunks(rows.len(), &dense_n, |push| {
+                    view.each_chunk_in(rows, SCAN_CHUNK, &mut |_, c| {
+                        push(c);
+                        Ok(())
+                    })
+                })
+            })?;
             table.finish(meta)
         }
         _ => {
@@ -274,6 +268,70 @@ fn write_cells<W: Write + Send, T: Element>(
             write_sparse(writer, &coo, order, estimates, opts)
         }
     }
+}
+
+/// What one pass over a dense array's cells finds.
+struct CellScan<T> {
+    /// The narrowing scan of every cell.
+    dense: Scan,
+    /// The narrowing scan of the cells that are not the fill.
+    sparse: Scan,
+    /// The number of cells that are not the fill.
+    nnz: usize,
+    /// The cells at the sample's positions, in order.
+    sample: Vec<T>,
+}
+
+/// Scans the cells of `view`: the array is cut into one part per core, each scanned on its own
+/// thread, and the parts' findings are merged in order.
+fn scan_cells<T: Element>(
+    view: &dyn Cells<T>,
+    fill_bits: u64,
+    sample_ranges: &[Range<usize>],
+) -> Result<CellScan<T>> {
+    let cells = view.cells();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = threads.min(cells.div_ceil(SCAN_CHUNK)).max(1);
+    // Part p is cells[bound(p)..bound(p + 1)]; exact in u128, and at most `cells`.
+    let bound = |p: usize| usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
+    let scans = crate::par::map_indices(parts, |p| {
+        let part = bound(p)..bound(p + 1);
+        let mut found = CellScan {
+            dense: Scan::new(T::DTYPE),
+            sparse: Scan::new(T::DTYPE),
+            nnz: 0,
+            sample: Vec::new(),
+        };
+        let mut nonfill: Vec<T> = Vec::new();
+        view.each_chunk_in(part, SCAN_CHUNK, &mut |start, c| {
+            found.dense.push(c);
+            nonfill.clear();
+            nonfill.extend(c.iter().filter(|v| v.to_bits() != fill_bits));
+            found.nnz += nonfill.len();
+            found.sparse.push(&nonfill);
+            for r in sample_ranges {
+                let (lo, hi) = (r.start.max(start), r.end.min(start + c.len()));
+                if lo < hi {
+                    found.sample.extend_from_slice(&c[lo - start..hi - start]);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    })?;
+    let mut all = CellScan {
+        dense: Scan::new(T::DTYPE),
+        sparse: Scan::new(T::DTYPE),
+        nnz: 0,
+        sample: Vec::with_capacity(sample_ranges.iter().map(|r| r.len()).sum()),
+    };
+    for part in scans {
+        all.dense.merge(&part.dense);
+        all.sparse.merge(&part.sparse);
+        all.nnz += part.nnz;
+        all.sample.extend_from_slice(&part.sample);
+    }
+    Ok(all)
 }
 
 /// `bytes * total / part`, rounded up; `bytes` when `part` is 0.
@@ -539,7 +597,7 @@ fn write_sparse<W: Write + Send, T: Element>(
         writer: Some(writer_name()),
     };
     let mut table = TableWriter::new(writer, columns, coo.nnz(), opts)?;
-    table.write_groups(|emit| emit(arrays))?;
+    table.write_groups(coo.nnz(), |c, rows| Ok(arrays[c].slice(rows.start, rows.len())))?;
     table.finish(meta)
 }
 
@@ -576,8 +634,8 @@ fn group_rows(max: usize, rows: usize, columns: usize, row_bytes: usize) -> usiz
     max.min(rows.div_ceil(groups).max(least)).max(1)
 }
 
-/// A column chunk to encode: its sequence number, its writer and its values.
-type Job = (usize, ArrowColumnWriter, ArrowLeafColumn);
+/// A column chunk to encode: its sequence number, its writer, and the column and rows it holds.
+type Job = (usize, ArrowColumnWriter, usize, Range<usize>);
 
 impl<W: Write + Send> TableWriter<W> {
     /// A writer of a table of `rows` rows.
@@ -618,11 +676,14 @@ impl<W: Write + Send> TableWriter<W> {
         })
     }
 
-    /// Writes the row groups `produce` emits (each a list of columns of at most
-    /// `rows_per_group` rows; longer ones are split), encoding their column chunks in parallel.
+    /// Writes a table of `rows` rows in row groups of `rows_per_group`, encoding column chunks
+    /// on one worker per core: `column(c, rows)` gives column `c`'s values for a range of rows
+    /// and is called on the workers, so producing the values (reading and narrowing a dense
+    /// array's cells) is as parallel as encoding them.
     fn write_groups(
         &mut self,
-        produce: impl FnOnce(&mut dyn FnMut(Vec<ArrayRef>) -> Result<()>) -> Result<()>,
+        rows: usize,
+        column: impl Fn(usize, Range<usize>) -> Result<ArrayRef> + Sync,
     ) -> Result<()> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let TableWriter {
@@ -636,15 +697,22 @@ impl<W: Write + Send> TableWriter<W> {
         std::thread::scope(|s| -> Result<()> {
             let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Result<ArrowColumnChunk>)>();
             for _ in 0..threads {
-                let (job_rx, done_tx) = (&job_rx, done_tx.clone());
+                let (job_rx, done_tx, column, schema) = (&job_rx, done_tx.clone(), &column, &*schema);
                 s.spawn(move || loop {
                     let job = job_rx
                         .lock()
                         .map_err(|_| ())
                         .and_then(|rx| rx.recv().map_err(|_| ()));
-                    let Ok((seq, mut writer, leaf)) = job else { return };
-                    let chunk = writer.write(&leaf).and_then(|()| writer.close());
-                    if done_tx.send((seq, chunk.map_err(Error::from))).is_err() {
+                    let Ok((seq, mut writer, c, range)) = job else {
+                        return;
+                    };
+                    let chunk = column(c, range).and_then(|values| {
+                        for leaf in compute_leaves(schema.field(c), &values)? {
+                            writer.write(&leaf)?;
+                        }
+                        Ok(writer.close()?)
+                    });
+                    if done_tx.send((seq, chunk)).is_err() {
                         return;
                     }
                 });
@@ -660,24 +728,11 @@ impl<W: Write + Send> TableWriter<W> {
                 appended: 0,
                 max_groups: threads + 1,
             };
-            let mut row_group = 0;
-            let mut emit = |columns: Vec<ArrayRef>| -> Result<()> {
-                let rows = columns.first().map_or(0, |c| c.len());
-                let mut start = 0;
-                while start < rows {
-                    let len = (rows - start).min(*rows_per_group);
-                    let writers = factory.create_column_writers(row_group)?;
-                    row_group += 1;
-                    let mut leaves = Vec::new();
-                    for (field, c) in schema.fields().iter().zip(&columns) {
-                        leaves.extend(compute_leaves(field, &c.slice(start, len))?);
-                    }
-                    pipe.send_group(writers.into_iter().zip(leaves).collect())?;
-                    start += len;
-                }
-                Ok(())
-            };
-            produce(&mut emit)?;
+            let step = (*rows_per_group).max(1);
+            for (row_group, start) in (0..rows).step_by(step).enumerate() {
+                let writers = factory.create_column_writers(row_group)?;
+                pipe.send_group(writers, start..(start + step).min(rows))?;
+            }
             pipe.drain()
         })
     }
@@ -711,16 +766,18 @@ struct Pipeline<'a, W: Write + Send> {
 }
 
 impl<W: Write + Send> Pipeline<'_, W> {
-    fn send_group(&mut self, columns: Vec<(ArrowColumnWriter, ArrowLeafColumn)>) -> Result<()> {
+    /// Hands out the column chunks of the row group of `rows`, one per writer (column).
+    fn send_group(&mut self, writers: Vec<ArrowColumnWriter>, rows: Range<usize>) -> Result<()> {
         // Bounded by whole row groups: a group's chunks are sent together, so a group with more
         // columns than there are workers never waits for itself.
         while self.groups.len() >= self.max_groups {
             self.receive_one()?;
         }
-        self.groups.push_back(columns.len());
-        for (writer, leaf) in columns {
+        self.groups.push_back(writers.len());
+        for (c, writer) in writers.into_iter().enumerate() {
             let tx = self.job_tx.as_ref().ok_or_else(worker_gone)?;
-            tx.send((self.sent, writer, leaf)).map_err(|_| worker_gone())?;
+            tx.send((self.sent, writer, c, rows.clone()))
+                .map_err(|_| worker_gone())?;
             self.sent += 1;
         }
         Ok(())
