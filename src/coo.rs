@@ -127,6 +127,11 @@ impl Coords {
         self.clone().into_arrow()
     }
 
+    /// The coordinates of the entries `rows` as an Arrow array (UInt8..UInt64).
+    pub(crate) fn slice_to_arrow(&self, rows: std::ops::Range<usize>) -> arrow::array::ArrayRef {
+        with_coords!(self, v => Element::to_arrow(v[rows].to_vec()))
+    }
+
     /// As an Arrow array (UInt8..UInt64), without a copy.
     pub fn into_arrow(self) -> arrow::array::ArrayRef {
         with_coords!(self, v => Element::to_arrow(v))
@@ -301,6 +306,51 @@ impl<T: Element> Coo<T> {
         }
         drop((coords, values, order));
         Coo::try_new(shape, out_coords, out_values, fill)
+    }
+
+    /// A COO from coordinates already at their axes' widths (each as [`Coords::for_axis`] makes
+    /// for its length) and below their axis lengths, in any order: kept as they are when
+    /// strictly increasing in row-major order, otherwise sorted and summed as
+    /// [`Coo::try_from_unsorted`] does. Errors on a count or length mismatch.
+    ///
+    /// # Panics
+    /// When an axis' coordinates are not at the width of its length (a caller bug).
+    #[allow(clippy::useless_conversion)] // u64::from is the identity for the U64 arm
+    pub(crate) fn try_from_coords(
+        shape: Vec<usize>,
+        coords: Vec<Coords>,
+        values: Vec<T>,
+        fill: T,
+    ) -> Result<Coo<T>> {
+        let wide = |coords: &[Coords]| -> Vec<Vec<u64>> {
+            coords
+                .iter()
+                .map(|c| with_coords!(c, v => v.iter().map(|&x| u64::from(x)).collect()))
+                .collect()
+        };
+        if coords.len() != shape.len() || coords.iter().any(|c| c.len() != values.len()) {
+            // `try_new` names the mismatch.
+            return Coo::try_new(shape, wide(&coords), values, fill);
+        }
+        for (axis, (c, &len)) in coords.iter().zip(&shape).enumerate() {
+            let want = Coords::dtype_for(len as u64); // usize fits in u64
+            assert_eq!(
+                c.dtype(),
+                want,
+                "Coo::try_from_coords: axis {axis} of length {len}"
+            );
+        }
+        let coo = Coo {
+            shape,
+            coords,
+            values,
+            fill,
+        };
+        if coo.check_sorted().is_ok() {
+            return Ok(coo);
+        }
+        let coords = wide(&coo.coords);
+        Coo::try_from_unsorted(coo.shape, coords, coo.values, coo.fill)
     }
 
     /// As [`Coo::try_new`].
@@ -551,5 +601,44 @@ mod tests {
         assert_eq!(Coords::dtype_for(257), DType::U16);
         assert_eq!(Coords::dtype_for(200_000), DType::U32);
         assert_eq!(Coords::dtype_for(u64::MAX), DType::U64);
+    }
+
+    #[test]
+    fn coordinates_at_their_widths_are_kept_or_sorted_and_summed() {
+        let at = |len: u64, c: &[u64]| Coords::from_in_range(len, c);
+        let sorted = Coo::try_from_coords(
+            vec![3, 300],
+            vec![at(3, &[0, 1, 2]), at(300, &[299, 0, 5])],
+            vec![1i16, 2, 3],
+            0,
+        )
+        .unwrap();
+        assert_eq!(sorted.coords(1), &Coords::U16(vec![299, 0, 5]));
+        let summed = Coo::try_from_coords(
+            vec![3, 300],
+            vec![at(3, &[2, 0, 2]), at(300, &[5, 9, 5])],
+            vec![1i16, 2, i16::MAX],
+            0,
+        )
+        .unwrap();
+        assert_eq!(summed.coords(0), &Coords::U8(vec![0, 2]));
+        assert_eq!(summed.values(), &[2, i16::MIN]); // wraps as NumPy adds
+        let e =
+            Coo::try_from_coords(vec![3, 300], vec![at(3, &[0]), at(300, &[])], vec![1i16], 0).unwrap_err();
+        assert!(
+            e.to_string().contains("axis 1 has 0 coordinates for 1 values"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "Coo::try_from_coords: axis 1 of length 300")]
+    fn coordinates_at_another_width_are_a_caller_bug() {
+        let _ = Coo::try_from_coords(
+            vec![3, 300],
+            vec![Coords::U8(vec![0]), Coords::U8(vec![0])],
+            vec![1u8],
+            0,
+        );
     }
 }

@@ -49,24 +49,68 @@ pub fn is_permutation(sorted_by: &[usize], ndim: usize) -> bool {
 /// Checks that the entries are strictly increasing in the order `sorted_by` (sorted, no two
 /// entries at one cell).
 pub fn check_sorted_by(coords: &[Coords], sorted_by: &[usize]) -> Result<()> {
+    match first_unordered(coords, sorted_by) {
+        None => Ok(()),
+        Some(e) => Err(Error::UnsortedCoordinates {
+            entry: e as u64, // usize fits in u64
+            sorted_by: sorted_by.to_vec(),
+        }),
+    }
+}
+
+/// Entries whose sort keys are built at once by [`first_unordered`].
+const KEY_BLOCK: usize = 1024;
+
+/// The first entry that is not strictly after the one before it in the order `sorted_by`.
+///
+/// When the axes' widths add up to at most 64 bits, each entry's coordinates are packed into one
+/// `u64` key (most significant axis in the high bits), a block of entries at a time with one
+/// loop per axis, and the keys compared; otherwise the coordinates are compared one by one.
+#[allow(clippy::useless_conversion)] // u64::from is the identity for the U64 arm
+fn first_unordered(coords: &[Coords], sorted_by: &[usize]) -> Option<usize> {
     let n = coords.first().map_or(0, Coords::len);
-    for e in 1..n {
-        let mut ordered = false;
-        for &axis in sorted_by {
-            let (a, b) = (coords[axis].get(e - 1), coords[axis].get(e));
-            if a != b {
-                ordered = a < b;
-                break;
-            }
-        }
-        if !ordered {
-            return Err(Error::UnsortedCoordinates {
-                entry: e as u64, // usize fits in u64
-                sorted_by: sorted_by.to_vec(),
+    let bits: Vec<u32> = sorted_by
+        .iter()
+        .map(|&a| u32::try_from(coords[a].dtype().size() * 8).unwrap_or(u32::MAX))
+        .collect();
+    if bits
+        .iter()
+        .try_fold(0u32, |t, &b| t.checked_add(b))
+        .is_none_or(|t| t > 64)
+    {
+        return (1..n).find(|&e| {
+            sorted_by
+                .iter()
+                .map(|&axis| coords[axis].get(e - 1).cmp(&coords[axis].get(e)))
+                .find(|o| o.is_ne())
+                != Some(std::cmp::Ordering::Less)
+        });
+    }
+    let mut keys = [0u64; KEY_BLOCK];
+    let mut last: Option<u64> = None;
+    for start in (0..n).step_by(KEY_BLOCK) {
+        let end = (start + KEY_BLOCK).min(n);
+        let keys = &mut keys[..end - start];
+        keys.fill(0);
+        for (&axis, &b) in sorted_by.iter().zip(&bits) {
+            with_coords!(&coords[axis], v => {
+                for (k, &c) in keys.iter_mut().zip(&v[start..end]) {
+                    // A shift by 64 happens only for a lone 64-bit axis, whose key is still 0.
+                    *k = k.checked_shl(b).unwrap_or(0) | u64::from(c);
+                }
             });
         }
+        if let Some(prev) = last {
+            if keys[0] <= prev {
+                return Some(start);
+            }
+        }
+        if let Some(i) = keys.windows(2).position(|w| w[1] <= w[0]) {
+            return Some(start + i + 1);
+        }
+        last = keys.last().copied();
     }
-    Ok(())
+    None
 }
 
 /// The permutation that reorders entries sorted by `from` into the order `to`: entry `i` of the
@@ -366,5 +410,71 @@ mod tests {
         assert!(!is_permutation(&[1, 1], 2));
         assert!(!is_permutation(&[0, 2], 2));
         assert!(!is_permutation(&[0], 2));
+    }
+
+    /// The packed-key check finds the same first unordered entry as comparing coordinates one
+    /// by one, for keys of up to 64 bits (packed) and wider (compared), at block edges too.
+    #[test]
+    fn packed_keys_find_the_first_unordered_entry() {
+        let slow = |c: &[Coords], by: &[usize]| {
+            let n = c[0].len();
+            (1..n).find(|&e| {
+                by.iter()
+                    .map(|&a| c[a].get(e - 1).cmp(&c[a].get(e)))
+                    .find(|o| o.is_ne())
+                    != Some(std::cmp::Ordering::Less)
+            })
+        };
+        // 16 + 32 bits packed; three 32-bit axes (96 bits) compared; a lone 64-bit axis packed.
+        let shapes: [&[usize]; 3] = [&[300, 70_000], &[70_000, 70_000, 70_000], &[1 << 40]];
+        for shape in shapes {
+            let ndim = shape.len();
+            // Strictly increasing row-major entries: flat index 0, 7, 14, ... as coordinates.
+            let n = 3 * KEY_BLOCK + 5;
+            let sorted: Vec<Vec<u64>> = (0..ndim)
+                .map(|a| {
+                    (0..n as u64)
+                        .map(|e| {
+                            let inner: u64 = shape[a + 1..].iter().map(|&l| l as u64).product();
+                            (e * 7 / inner) % shape[a] as u64
+                        })
+                        .collect()
+                })
+                .collect();
+            for broken in [
+                None,
+                Some(1),
+                Some(KEY_BLOCK - 1),
+                Some(KEY_BLOCK),
+                Some(2 * KEY_BLOCK + 1),
+                Some(n - 1),
+            ] {
+                for duplicate in [false, true] {
+                    let mut cols = sorted.clone();
+                    if let Some(e) = broken {
+                        for col in cols.iter_mut() {
+                            // The entry before it again, or one that sorts before it.
+                            col[e] = if duplicate {
+                                col[e - 1]
+                            } else {
+                                col[e - 1].saturating_sub(1)
+                            };
+                        }
+                        if !duplicate && cols.iter().all(|c| c[e] == c[e - 1]) {
+                            cols[ndim - 1][e] = 0; // the first entry's cell is (0, ..): still before
+                        }
+                    }
+                    let refs: Vec<&[u64]> = cols.iter().map(|c| c.as_slice()).collect();
+                    let c = coords(&refs, shape);
+                    let by = row_major(ndim);
+                    assert_eq!(first_unordered(&c, &by), slow(&c, &by), "{shape:?} {broken:?}");
+                    assert_eq!(
+                        first_unordered(&c, &by),
+                        broken,
+                        "{shape:?} {broken:?} {duplicate}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -31,7 +31,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, Write};
 use std::path::Path;
 
-use crate::coo::{Coo, DynCoo};
+use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::dynarray::DynArray;
 use crate::error::{Error, Result};
@@ -188,6 +188,56 @@ fn unsigned(a: &DynArray, what: &str) -> Result<Vec<u64>> {
     crate::with_dyn_array!(a, x => go(x, what))
 }
 
+/// The coordinates `values` on axis `axis` (of length `len`) of a sparse archive's entries,
+/// at the axis' width: each must be a non-negative integer below `len`.
+fn axis_coords<T: Element>(
+    values: ndarray::ArrayViewD<'_, T>,
+    axis: usize,
+    len: usize,
+    what: &str,
+) -> Result<Coords> {
+    fn fill<T: Element, U: TryFrom<i128>>(
+        values: &ndarray::ArrayViewD<'_, T>,
+        axis: usize,
+        len: u64,
+        what: &str,
+    ) -> Result<Vec<U>> {
+        let mut out = Vec::with_capacity(values.len());
+        let mut push = |(entry, v): (usize, &T)| -> Result<()> {
+            let Some(i) = v.to_int().filter(|i| *i >= 0) else {
+                return Err(bad(format!("'{what}' holds {v:?}, not a non-negative integer")));
+            };
+            match U::try_from(i) {
+                Ok(u) if i < i128::from(len) => {
+                    out.push(u);
+                    Ok(())
+                }
+                _ => Err(Error::CoordinateOutOfRange {
+                    entry: entry as u64, // usize fits in u64
+                    axis,
+                    index: u64::try_from(i).unwrap_or(u64::MAX),
+                    len,
+                }),
+            }
+        };
+        match values.as_slice() {
+            Some(s) => s.iter().enumerate().try_for_each(&mut push)?,
+            None => values.iter().enumerate().try_for_each(&mut push)?,
+        }
+        Ok(out)
+    }
+    if !T::DTYPE.is_integer() {
+        return Err(bad(format!("'{what}' is {}, not an integer array", T::DTYPE)));
+    }
+    let len = len as u64; // usize fits in u64
+    Ok(match Coords::dtype_for(len) {
+        DType::U8 => Coords::U8(fill(&values, axis, len, what)?),
+        DType::U16 => Coords::U16(fill(&values, axis, len, what)?),
+        DType::U32 => Coords::U32(fill(&values, axis, len, what)?),
+        _ => Coords::U64(fill(&values, axis, len, what)?),
+    })
+}
+
 fn take(arrays: &mut BTreeMap<String, DynArray>, name: &str) -> Result<DynArray> {
     arrays
         .remove(name)
@@ -215,10 +265,10 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
         return Err(bad(format!("'data' has shape {:?}, expected 1-d", data.shape())));
     }
     let nnz = data.len();
-    let coords: Vec<Vec<u64>> = match format {
+    // Each axis' coordinates go straight to the axis' width, checked on the way.
+    let coords: Vec<Coords> = match format {
         b"coo" => {
             if let Some(c) = arrays.remove("coords") {
-                let flat = unsigned(&c, "coords")?;
                 if c.shape() != [shape.len(), nnz] {
                     return Err(bad(format!(
                         "'coords' has shape {:?}, expected [{}, {nnz}]",
@@ -226,17 +276,23 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
                         shape.len()
                     )));
                 }
-                // `unsigned` reads in logical (C) order: one row per axis.
-                if nnz == 0 {
-                    vec![Vec::new(); shape.len()]
-                } else {
-                    flat.chunks(nnz).map(<[u64]>::to_vec).collect()
-                }
+                // One row per axis.
+                (0..shape.len())
+                    .map(|k| {
+                        crate::with_dyn_array!(&c, x => {
+                            axis_coords(x.index_axis(ndarray::Axis(0), k), k, shape[k], "coords")
+                        })
+                    })
+                    .collect::<Result<_>>()?
             } else {
                 let (row, col) = (take(&mut arrays, "row")?, take(&mut arrays, "col")?);
+                let axis = |k: usize, a: &DynArray, what: &str| {
+                    let len = shape.get(k).copied().unwrap_or(0);
+                    crate::with_dyn_array!(a, x => axis_coords(x.view(), k, len, what))
+                };
                 let (row, col) = std::thread::scope(|s| {
-                    let row = s.spawn(|| unsigned(&row, "row"));
-                    (join(row), unsigned(&col, "col"))
+                    let row = s.spawn(|| axis(0, &row, "row"));
+                    (join(row), axis(1, &col, "col"))
                 });
                 vec![row?, col?]
             }
@@ -250,8 +306,12 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
                 )));
             }
             let indptr = unsigned(&take(&mut arrays, "indptr")?, "indptr")?;
-            let indices = unsigned(&take(&mut arrays, "indices")?, "indices")?;
-            let major = if format == b"csr" { shape[0] } else { shape[1] };
+            let (major_axis, minor_axis) = if format == b"csr" { (0, 1) } else { (1, 0) };
+            let indices = take(&mut arrays, "indices")?;
+            let minor = crate::with_dyn_array!(&indices, x => {
+                axis_coords(x.view(), minor_axis, shape[minor_axis], "indices")
+            })?;
+            let major = shape[major_axis];
             if indptr.len() != major + 1 || indptr.last().copied() != Some(nnz as u64) {
                 // usize fits in u64
                 return Err(bad(format!(
@@ -272,10 +332,12 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
                     to_usize(w[1] - w[0], "row length")?,
                 )); // usize fits in u64
             }
+            // Below `major`: one run per row (column) of the matrix.
+            let outer = Coords::from_in_range(major as u64, &outer); // usize fits in u64
             if format == b"csr" {
-                vec![outer, indices]
+                vec![outer, minor]
             } else {
-                vec![indices, outer]
+                vec![minor, outer]
             }
         }
         other => {
@@ -289,10 +351,10 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
         return Err(bad(format!(
             "{} coordinate arrays of lengths {:?} for shape {shape:?} and {nnz} values",
             coords.len(),
-            coords.iter().map(Vec::len).collect::<Vec<_>>()
+            coords.iter().map(Coords::len).collect::<Vec<_>>()
         )));
     }
-    fn build<T: Element>(shape: Vec<usize>, coords: Vec<Vec<u64>>, data: DynArray) -> Result<DynCoo>
+    fn build<T: Element>(shape: Vec<usize>, coords: Vec<Coords>, data: DynArray) -> Result<DynCoo>
     where
         DynCoo: From<Coo<T>>,
     {
@@ -307,7 +369,7 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
         } else {
             data.iter().copied().collect()
         };
-        Ok(Coo::try_from_unsorted(shape, coords, values, T::from_bits(0))?.into())
+        Ok(Coo::try_from_coords(shape, coords, values, T::from_bits(0))?.into())
     }
     with_dtype!(data.dtype(), T => build::<T>(shape, coords, data))
 }

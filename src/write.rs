@@ -533,39 +533,35 @@ fn write_sparse<W: Write + Send, T: Element>(
 ) -> Result<WriteSummary> {
     let n = Scan::of(coo.values()).narrowing();
     let plan = plan_sparse(coo, &n, opts)?;
+    let ndim = coo.shape().len();
     let mut columns = Vec::new();
-    let mut arrays: Vec<ArrayRef> = Vec::new();
-    let names = index_names(coo.shape().len());
-    for (axis, (name, choice)) in names.into_iter().zip(&plan.choices).enumerate() {
-        let c = coo.coords(axis);
-        let arr = match &plan.perm {
-            Some(p) => entry_order::gather_coords(c, p).into_arrow(),
-            None => c.to_arrow(),
-        };
+    for (axis, (name, choice)) in index_names(ndim).into_iter().zip(&plan.choices).enumerate() {
+        let stored = coo.coords(axis).dtype();
         let meta = ColumnMeta {
             name,
             role: Role::Index,
             axis: Some(axis),
-            stored_type: c.dtype(),
+            stored_type: stored,
             offset: 0,
             encoding: Some(choice.best.name().into()),
         };
-        columns.push((meta, arr.data_type().clone(), choice.best, choice.compression));
-        arrays.push(arr);
+        columns.push((meta, stored.arrow_type(), choice.best, choice.compression));
     }
     let choice = plan.choices.last().expect("a choice for the value column");
-    let mut values = match &plan.perm {
-        Some(p) => narrow(&entry_order::gather(coo.values(), p), &n),
-        None => narrow(coo.values(), &n),
-    };
-    if choice.best == ColumnEncoding::Dictionary && opts.arrow_dictionary() {
-        // Declared as an Arrow dictionary type on request. Either way the Parquet writer builds
-        // the dictionary pages from the values: an Arrow dictionary made only to be taken apart
-        // again would hash every value twice.
-        if let Some(d) = encode::to_dictionary(&values) {
-            values = d;
-        }
-    }
+    let perm = plan.perm.as_deref();
+    // Declared as an Arrow dictionary type on request (its key type fits the whole column, so
+    // the column is narrowed whole first). Otherwise the Parquet writer builds the dictionary
+    // pages from the values: an Arrow dictionary made only to be taken apart again would hash
+    // every value twice.
+    let declared = (choice.best == ColumnEncoding::Dictionary && opts.arrow_dictionary())
+        .then(|| {
+            let all = match perm {
+                Some(p) => narrow(&entry_order::gather(coo.values(), p), &n),
+                None => narrow(coo.values(), &n),
+            };
+            encode::to_dictionary(&all)
+        })
+        .flatten();
     columns.push((
         ColumnMeta {
             name: "value".into(),
@@ -575,12 +571,28 @@ fn write_sparse<W: Write + Send, T: Element>(
             offset: n.offset,
             encoding: Some(choice.best.name().into()),
         },
-        values.data_type().clone(),
+        declared
+            .as_ref()
+            .map_or(n.stored.arrow_type(), |d| d.data_type().clone()),
         choice.best,
         choice.compression,
     ));
-    arrays.push(values);
-    drop(plan.perm);
+    // Each worker puts its row group's entries in the file's order (and narrows the values)
+    // itself: no reordered copy of the whole table is made.
+    let column = |c: usize, rows: Range<usize>| -> Result<ArrayRef> {
+        let part = perm.map(|p| &p[rows.clone()]);
+        Ok(match (coo.all_coords().get(c), &declared) {
+            (Some(coords), _) => match part {
+                Some(p) => entry_order::gather_coords(coords, p).into_arrow(),
+                None => coords.slice_to_arrow(rows),
+            },
+            (None, Some(d)) => d.slice(rows.start, rows.len()),
+            (None, None) => match part {
+                Some(p) => narrow(&entry_order::gather(coo.values(), p), &n),
+                None => narrow(&coo.values()[rows], &n),
+            },
+        })
+    };
     let fill = coo.fill();
     let meta = ArrayMeta {
         format_version: FORMAT_VERSION.into(),
@@ -597,7 +609,7 @@ fn write_sparse<W: Write + Send, T: Element>(
         writer: Some(writer_name()),
     };
     let mut table = TableWriter::new(writer, columns, coo.nnz(), opts)?;
-    table.write_groups(coo.nnz(), |c, rows| Ok(arrays[c].slice(rows.start, rows.len())))?;
+    table.write_groups(coo.nnz(), column)?;
     table.finish(meta)
 }
 
