@@ -221,14 +221,25 @@ pub fn choose(
 }
 
 /// [`choose`] for each of `columns` (a sample and its stored type), on one worker per core:
-/// first every candidate of every column, then each column's zstd level steps (one at a time
-/// within a column). At most one sample is being written per core, so measuring many columns
-/// at once costs no more memory than measuring one.
+/// first every candidate of every column ([`measure_candidates`]), then each column's zstd
+/// level steps ([`choose_levels`]). At most one sample is being written per core, so measuring
+/// many columns at once costs no more memory than measuring one.
 pub fn choose_columns(
     columns: &[(ArrayRef, DType)],
     compression: Compression,
     row_group_size: usize,
 ) -> Result<Vec<EncodingChoice>> {
+    let measured = measure_candidates(columns, compression, row_group_size)?;
+    choose_levels(columns, measured, compression, row_group_size)
+}
+
+/// The compressed bytes of every candidate encoding of each of `columns` (a sample and its
+/// stored type) at `compression`, all measured from one queue on one worker per core.
+pub fn measure_candidates(
+    columns: &[(ArrayRef, DType)],
+    compression: Compression,
+    row_group_size: usize,
+) -> Result<Vec<Vec<(ColumnEncoding, u64)>>> {
     let jobs: Vec<(usize, ColumnEncoding)> = columns
         .iter()
         .enumerate()
@@ -238,14 +249,28 @@ pub fn choose_columns(
         let (c, e) = jobs[j];
         measure(&columns[c].0, e, compression, row_group_size)
     })?;
+    let mut measured = vec![Vec::new(); columns.len()];
+    for ((c, e), b) in jobs.into_iter().zip(bytes) {
+        measured[c].push((e, b));
+    }
+    Ok(measured)
+}
+
+/// Each column's choice among its `measured` candidates (from [`measure_candidates`]), then its
+/// zstd level steps (see [`choose`]), one column per worker.
+pub fn choose_levels(
+    columns: &[(ArrayRef, DType)],
+    measured: Vec<Vec<(ColumnEncoding, u64)>>,
+    compression: Compression,
+    row_group_size: usize,
+) -> Result<Vec<EncodingChoice>> {
+    assert_eq!(
+        columns.len(),
+        measured.len(),
+        "choose_levels: one list of measured candidates per column"
+    );
     crate::par::map_indices(columns.len(), |c| {
-        let measured: Vec<(ColumnEncoding, u64)> = jobs
-            .iter()
-            .zip(&bytes)
-            .filter(|((col, _), _)| *col == c)
-            .map(|((_, e), b)| (*e, *b))
-            .collect();
-        with_levels(&columns[c].0, measured, compression, row_group_size)
+        with_levels(&columns[c].0, measured[c].clone(), compression, row_group_size)
     })
 }
 

@@ -463,21 +463,32 @@ struct SparsePlan {
     perm: Option<Vec<usize>>,
     /// One choice per column: the index columns by axis, then `value`.
     choices: Vec<EncodingChoice>,
-    /// The measured bytes of the sample's columns.
+}
+
+/// The sample of one entry order, its columns measured with every candidate encoding.
+struct OrderSample {
+    /// The axes the entries are sorted by.
+    sorted_by: Vec<usize>,
+    /// The sample's index columns by axis, then `value`, with their stored types.
+    columns: Vec<(ArrayRef, DType)>,
+    /// Each column's candidates and their measured bytes.
+    measured: Vec<Vec<(ColumnEncoding, u64)>>,
+    /// The sum of each column's smallest candidate.
     bytes: u64,
 }
 
 /// Measures the sample of each candidate entry order (row-major, and each other axis as the
-/// innermost) and keeps the smallest: which order makes the index columns runs of small gaps
-/// depends on the data (a document-term matrix is smaller by terms, uniform noise is the same
-/// either way).
+/// innermost) with every candidate encoding and keeps the smallest: which order makes the index
+/// columns runs of small gaps depends on the data (a document-term matrix is smaller by terms,
+/// uniform noise is the same either way). Only the kept order's columns then climb the zstd
+/// level steps, while the whole table's permutation into that order is made.
 fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> Result<SparsePlan> {
     let ndim = coo.shape().len();
     let (compression, rg) = (opts.compression(), opts.row_group_size());
     // COO entries count as 8 bytes each: a coordinate and a value.
     let ranges = encode::sample_ranges(coo.nnz(), (opts.sample_bytes() / 8).max(1));
     // Measures the sample of one order: the entries at `positions` of the row-major COO.
-    let measure = |sorted_by: Vec<usize>, positions: Vec<usize>| -> Result<SparsePlan> {
+    let measure = |sorted_by: Vec<usize>, positions: Vec<usize>| -> Result<OrderSample> {
         let mut columns: Vec<(ArrayRef, DType)> = coo
             .all_coords()
             .iter()
@@ -487,40 +498,57 @@ fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> 
             narrow(&entry_order::gather(coo.values(), &positions), n),
             n.stored,
         ));
-        let choices = encode::choose_columns(&columns, compression, rg)?;
-        let bytes = choices.iter().map(EncodingChoice::best_bytes).sum();
-        Ok(SparsePlan {
+        let measured = encode::measure_candidates(&columns, compression, rg)?;
+        let bytes = measured
+            .iter()
+            .map(|m| m.iter().map(|(_, b)| *b).min().unwrap_or(0))
+            .sum();
+        Ok(OrderSample {
             sorted_by,
-            perm: None,
-            choices,
+            columns,
+            measured,
             bytes,
         })
     };
     let row_major = entry_order::row_major(ndim);
     // The row-major sample is measured while the samples of the other orders are gathered
     // (without sorting every entry) and measured.
-    let (row_major_plan, other) = std::thread::scope(|s| {
+    let (row_major_sample, other) = std::thread::scope(|s| {
         let first = s.spawn(|| measure(row_major.clone(), ranges.iter().flat_map(|r| r.clone()).collect()));
-        let mut other: Option<SparsePlan> = None;
+        let mut other: Option<OrderSample> = None;
         for inner in (0..ndim.saturating_sub(1)).filter(|_| coo.nnz() > 1) {
             let to = entry_order::inner_last(ndim, inner);
             let positions =
                 entry_order::positions_at(coo.all_coords(), coo.shape(), &row_major, &to, &ranges);
-            let plan = measure(to, positions)?;
-            if other.as_ref().is_none_or(|o| plan.bytes < o.bytes) {
-                other = Some(plan);
+            let sample = measure(to, positions)?;
+            if other.as_ref().is_none_or(|o| sample.bytes < o.bytes) {
+                other = Some(sample);
             }
         }
         Ok::<_, Error>((join(first)?, other))
     })?;
-    let bar = row_major_plan.bytes * (100 - OTHER_ORDER_MIN_SAVING_PERCENT) / 100;
-    Ok(match other {
-        Some(mut o) if o.bytes <= bar && o.bytes < row_major_plan.bytes => {
-            // Only the order kept sorts every entry.
-            o.perm = entry_order::permutation(coo.all_coords(), coo.shape(), &row_major, &o.sorted_by);
-            o
-        }
-        _ => row_major_plan,
+    let bar = row_major_sample.bytes * (100 - OTHER_ORDER_MIN_SAVING_PERCENT) / 100;
+    let kept = match other {
+        Some(o) if o.bytes <= bar && o.bytes < row_major_sample.bytes => o,
+        _ => row_major_sample,
+    };
+    let OrderSample {
+        sorted_by,
+        columns,
+        measured,
+        ..
+    } = kept;
+    // Only the order kept sorts every entry.
+    let (choices, perm) = std::thread::scope(|s| {
+        let perm =
+            s.spawn(|| entry_order::permutation(coo.all_coords(), coo.shape(), &row_major, &sorted_by));
+        let choices = encode::choose_levels(&columns, measured, compression, rg);
+        (choices, join(perm))
+    });
+    Ok(SparsePlan {
+        sorted_by,
+        perm,
+        choices: choices?,
     })
 }
 
