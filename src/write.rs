@@ -282,6 +282,18 @@ struct CellScan<T> {
     sample: Vec<T>,
 }
 
+impl<T: Element> CellScan<T> {
+    /// The findings of no cells, with room for a sample of `sample_cells`.
+    fn new(sample_cells: usize) -> Self {
+        CellScan {
+            dense: Scan::new(T::DTYPE),
+            sparse: Scan::new(T::DTYPE),
+            nnz: 0,
+            sample: Vec::with_capacity(sample_cells),
+        }
+    }
+}
+
 /// Scans the cells of `view`: the array is cut into one part per core, each scanned on its own
 /// thread, and the parts' findings are merged in order.
 fn scan_cells<T: Element>(
@@ -296,12 +308,7 @@ fn scan_cells<T: Element>(
     let bound = |p: usize| usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
     let scans = crate::par::map_indices(parts, |p| {
         let part = bound(p)..bound(p + 1);
-        let mut found = CellScan {
-            dense: Scan::new(T::DTYPE),
-            sparse: Scan::new(T::DTYPE),
-            nnz: 0,
-            sample: Vec::new(),
-        };
+        let mut found = CellScan::new(0);
         let mut nonfill: Vec<T> = Vec::new();
         view.each_chunk_in(part, SCAN_CHUNK, &mut |start, c| {
             found.dense.push(c);
@@ -319,12 +326,7 @@ fn scan_cells<T: Element>(
         })?;
         Ok(found)
     })?;
-    let mut all = CellScan {
-        dense: Scan::new(T::DTYPE),
-        sparse: Scan::new(T::DTYPE),
-        nnz: 0,
-        sample: Vec::with_capacity(sample_ranges.iter().map(|r| r.len()).sum()),
-    };
+    let mut all = CellScan::new(sample_ranges.iter().map(|r| r.len()).sum());
     for part in scans {
         all.dense.merge(&part.dense);
         all.sparse.merge(&part.sparse);
