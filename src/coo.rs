@@ -117,6 +117,33 @@ impl Coords {
         }
     }
 
+    /// Adds `n` to the last coordinate.
+    ///
+    /// # Panics
+    /// When there is none or the sum does not fit the width (caller bugs).
+    #[allow(clippy::useless_conversion)] // the identity for the U64 arm
+    pub(crate) fn add_to_last(&mut self, n: u64) {
+        const MSG: &str = "Coords::add_to_last: no coordinate, or the sum is wider than its axis";
+        with_coords!(self, v => {
+            let last = v.last_mut().expect(MSG);
+            *last = u64::from(*last).checked_add(n).and_then(|s| s.try_into().ok()).expect(MSG);
+        })
+    }
+
+    /// Appends the coordinates of `other` from position `skip` on.
+    ///
+    /// # Panics
+    /// When `other` has another width (a caller bug: both come from one axis).
+    pub(crate) fn extend_from(&mut self, other: &Coords, skip: usize) {
+        match (self, other) {
+            (Coords::U8(a), Coords::U8(b)) => a.extend_from_slice(b.get(skip..).unwrap_or(&[])),
+            (Coords::U16(a), Coords::U16(b)) => a.extend_from_slice(b.get(skip..).unwrap_or(&[])),
+            (Coords::U32(a), Coords::U32(b)) => a.extend_from_slice(b.get(skip..).unwrap_or(&[])),
+            (Coords::U64(a), Coords::U64(b)) => a.extend_from_slice(b.get(skip..).unwrap_or(&[])),
+            _ => panic!("Coords::extend_from: coordinates of another width"),
+        }
+    }
+
     /// Bytes in memory.
     pub fn memory_bytes(&self) -> u64 {
         crate::sizes::nbytes(self.len(), self.dtype())

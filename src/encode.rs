@@ -216,6 +216,8 @@ pub fn measure(
 /// candidate is then measured at each of [`HIGHER_ZSTD_LEVELS`] above the requested level in
 /// turn, each kept while it saves its step's share over the last,
 /// and last at [`FASTEST_ZSTD_LEVEL`], taken if it measures no larger than the level kept.
+/// When the level kept is not the requested one, the other candidates that measured within
+/// [`RIVAL_MARGIN_PERCENT`] of the best are measured at it too, and the smallest is kept.
 pub fn choose(
     sample: &ArrayRef,
     stored: DType,
@@ -299,30 +301,62 @@ fn with_levels(
         measured,
     };
     if let Compression::ZSTD(requested) = compression {
-        let at = |level: i32| -> Result<u64> {
+        let at = |e: ColumnEncoding, level: i32| -> Result<u64> {
             measure(
                 sample,
-                best,
+                e,
                 Compression::ZSTD(ZstdLevel::try_new(level)?),
                 row_group_size,
             )
         };
         let requested = requested.compression_level();
-        let mut last = choice.best_bytes();
-        for (level, bytes) in climb(requested, last, at)? {
+        let first = choice.best_bytes();
+        let mut last = first;
+        for (level, bytes) in climb(requested, last, |level| at(best, level))? {
             choice.measured.push((best, bytes));
             choice.compression = Compression::ZSTD(ZstdLevel::try_new(level)?);
             last = bytes;
         }
         if requested > FASTEST_ZSTD_LEVEL {
-            let bytes = at(FASTEST_ZSTD_LEVEL)?;
+            let bytes = at(best, FASTEST_ZSTD_LEVEL)?;
             if bytes <= last {
                 choice.measured.push((best, bytes));
                 choice.compression = Compression::ZSTD(ZstdLevel::try_new(FASTEST_ZSTD_LEVEL)?);
+                last = bytes;
+            }
+        }
+        // Encodings that measured about as small at the requested level are measured again at
+        // the level kept: a level changes encodings' sizes unequally.
+        let kept = level_of(choice.compression);
+        if kept != requested {
+            let rivals: Vec<ColumnEncoding> = choice.measured[..]
+                .iter()
+                .filter(|(e, b)| *e != best && *b * 100 <= first * (100 + RIVAL_MARGIN_PERCENT))
+                .map(|(e, _)| *e)
+                .collect();
+            for e in rivals {
+                let bytes = at(e, kept)?;
+                choice.measured.push((e, bytes));
+                if bytes < last {
+                    choice.best = e;
+                    last = bytes;
+                }
             }
         }
     }
     Ok(choice)
+}
+
+/// How close, in percent, another encoding's size at the requested zstd level must come to the
+/// smallest for it to be measured again at the level kept (see [`choose`]).
+pub const RIVAL_MARGIN_PERCENT: u64 = 5;
+
+/// The zstd level of `compression` (0 for other codecs).
+fn level_of(compression: Compression) -> i32 {
+    match compression {
+        Compression::ZSTD(l) => l.compression_level(),
+        _ => 0,
+    }
 }
 
 /// The [`HIGHER_ZSTD_LEVELS`] steps taken above the `requested` level, each with its measured

@@ -73,6 +73,7 @@ pub mod npz;
 pub mod options;
 mod par;
 pub mod read;
+pub mod runs;
 pub mod sizes;
 pub mod sql;
 pub mod store;

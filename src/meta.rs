@@ -31,7 +31,7 @@ use crate::narrow::Narrowing;
 pub const METADATA_KEY: &str = "arrstore";
 
 /// The format version this library writes.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// The major format version this library reads.
 pub const FORMAT_MAJOR: u32 = 1;
@@ -45,14 +45,18 @@ pub enum StoredLayout {
     /// COO: one index column per axis and a `value` column, only cells that differ from the
     /// fill value, sorted in row-major order.
     Sparse,
+    /// Runs of equal cells along the last axis: one index column per other axis, `length` and
+    /// `value` (format 1.2; see [`crate::runs`]).
+    Runs,
 }
 
 impl StoredLayout {
-    /// `"dense"` or `"sparse"`.
+    /// `"dense"`, `"sparse"` or `"runs"`.
     pub fn name(self) -> &'static str {
         match self {
             StoredLayout::Dense => "dense",
             StoredLayout::Sparse => "sparse",
+            StoredLayout::Runs => "runs",
         }
     }
 }
@@ -61,8 +65,11 @@ impl StoredLayout {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    /// The coordinate of each entry along one axis (sparse layout).
+    /// The coordinate of each entry along one axis (sparse layout), or of each run's row
+    /// (runs layout).
     Index,
+    /// The number of cells of each run (runs layout).
+    Length,
     /// The array's values.
     Value,
 }
@@ -108,6 +115,9 @@ pub struct Estimates {
     pub dense_bytes: u64,
     /// Estimated bytes of the COO table's columns.
     pub sparse_bytes: u64,
+    /// Estimated bytes of the run table's columns, when runs were measured (format 1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs_bytes: Option<u64>,
     /// How many cells the estimate measured (all of them when equal to the array's size).
     pub sampled_cells: u64,
 }
@@ -124,7 +134,7 @@ pub struct ArrayMeta {
     /// The original memory order (reads give it back).
     #[serde(default)]
     pub order: Order,
-    /// Dense or sparse.
+    /// Dense, sparse or runs.
     pub layout: StoredLayout,
     /// The value of cells not stored (sparse layout), readable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,7 +150,10 @@ pub struct ArrayMeta {
     /// row-major). See [`crate::entry_order`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sorted_by: Option<Vec<usize>>,
-    /// The dense and sparse size estimates, when the layout was chosen automatically.
+    /// Runs layout: the number of runs, the table's rows (format 1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runs: Option<u64>,
+    /// The layout size estimates, when the layout was chosen automatically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimates: Option<Estimates>,
     /// The program that wrote the file.
@@ -266,6 +279,34 @@ impl ArrayMeta {
             .transpose()
     }
 
+    /// The run-length column of a runs array.
+    pub fn length_column(&self) -> Option<&ColumnMeta> {
+        self.columns.iter().find(|c| c.role == Role::Length)
+    }
+
+    /// Checks there are `n` index columns, for axes 0..n, unsigned.
+    fn check_index_columns(&self, n: usize) -> Result<()> {
+        let idx = self.index_columns();
+        if idx.len() != n {
+            return Err(Error::CorruptMetadata(format!(
+                "{} index columns for a {} array of {} axes",
+                idx.len(),
+                self.layout.name(),
+                self.shape.len()
+            )));
+        }
+        for (axis, c) in idx.iter().enumerate() {
+            if c.axis != Some(axis) {
+                return Err(Error::CorruptMetadata(format!(
+                    "index column '{}' has axis {:?}, expected {axis}",
+                    c.name, c.axis
+                )));
+            }
+            check_unsigned(c)?;
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::CorruptMetadata(m));
         self.cells()?;
@@ -284,30 +325,39 @@ impl ArrayMeta {
                     ));
                 }
             }
-            StoredLayout::Sparse => {
-                let idx = self.index_columns();
-                if idx.len() != self.shape.len() {
+            StoredLayout::Runs => {
+                self.check_index_columns(self.shape.len().saturating_sub(1))?;
+                let lengths: Vec<&ColumnMeta> =
+                    self.columns.iter().filter(|c| c.role == Role::Length).collect();
+                let [length] = lengths[..] else {
+                    return bad(format!("{} length columns, expected 1", lengths.len()));
+                };
+                check_unsigned(length)?;
+                let Some(runs) = self.runs else {
+                    return bad("a runs array needs its number of runs".into());
+                };
+                // At least one run per row, at most one per cell.
+                let cells = self.cells()?;
+                let least = cells
+                    .checked_div(self.shape.last().copied().unwrap_or(1))
+                    .unwrap_or(0);
+                if runs < least || runs > cells {
                     return bad(format!(
-                        "{} index columns for {} axes",
-                        idx.len(),
-                        self.shape.len()
+                        "{runs} runs; an array of shape {:?} has {least} to {cells}",
+                        self.shape
                     ));
                 }
-                for (axis, c) in idx.iter().enumerate() {
-                    if c.axis != Some(axis) {
-                        return bad(format!(
-                            "index column '{}' has axis {:?}, expected {axis}",
-                            c.name, c.axis
-                        ));
-                    }
-                    let unsigned = matches!(c.stored_type, DType::U8 | DType::U16 | DType::U32 | DType::U64);
-                    if !(unsigned && c.offset == 0) {
-                        return bad(format!(
-                            "index column '{}' is stored as {}",
-                            c.name, c.stored_type
-                        ));
-                    }
+                if self.columns.len() != self.shape.len().saturating_sub(1) + 2 {
+                    return bad(format!(
+                        "a runs array of {} axes has {} columns, this one lists {}",
+                        self.shape.len(),
+                        self.shape.len().saturating_sub(1) + 2,
+                        self.columns.len()
+                    ));
                 }
+            }
+            StoredLayout::Sparse => {
+                self.check_index_columns(self.shape.len())?;
                 if let Some(s) = &self.sorted_by {
                     if !crate::entry_order::is_permutation(s, self.shape.len()) {
                         return bad(format!(
@@ -326,6 +376,30 @@ impl ArrayMeta {
             return bad(format!("nnz {} exceeds the {} cells", self.nnz, self.cells()?));
         }
         Ok(())
+    }
+}
+
+/// Checks that an index or length column is stored unsigned, without an offset.
+fn check_unsigned(c: &ColumnMeta) -> Result<()> {
+    let unsigned = matches!(c.stored_type, DType::U8 | DType::U16 | DType::U32 | DType::U64);
+    if unsigned && c.offset == 0 {
+        Ok(())
+    } else {
+        Err(Error::CorruptMetadata(format!(
+            "{} column '{}' is stored as {}{}",
+            match c.role {
+                Role::Index => "index",
+                Role::Length => "length",
+                Role::Value => "value",
+            },
+            c.name,
+            c.stored_type,
+            if c.offset == 0 {
+                String::new()
+            } else {
+                format!(" with offset {}", c.offset)
+            }
+        )))
     }
 }
 

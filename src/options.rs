@@ -8,13 +8,15 @@ use crate::dynarray::Scalar;
 /// The layout a writer is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
-    /// Whichever of dense and sparse is estimated smaller on disk.
+    /// Whichever of dense, sparse and runs is estimated smaller on disk.
     #[default]
     Auto,
     /// Every cell, in C order.
     Dense,
     /// COO: only the cells that differ from the fill value.
     Sparse,
+    /// Runs of equal cells along the last axis (see [`crate::runs`]).
+    Runs,
 }
 
 impl std::str::FromStr for Layout {
@@ -24,7 +26,10 @@ impl std::str::FromStr for Layout {
             "auto" => Ok(Layout::Auto),
             "dense" => Ok(Layout::Dense),
             "sparse" | "coo" => Ok(Layout::Sparse),
-            _ => Err(format!("unknown layout '{s}' (expected auto, dense or sparse)")),
+            "runs" => Ok(Layout::Runs),
+            _ => Err(format!(
+                "unknown layout '{s}' (expected auto, dense, sparse or runs)"
+            )),
         }
     }
 }

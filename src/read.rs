@@ -101,6 +101,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let expected = match meta.layout {
             StoredLayout::Dense => meta.cells()?,
             StoredLayout::Sparse => meta.nnz,
+            StoredLayout::Runs => meta.runs.unwrap_or(0),
         };
         if rows != expected {
             return Err(Error::CorruptData(format!(
@@ -215,6 +216,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             let raw = Narrowing::identity(S::DTYPE);
             match self.meta.layout {
                 StoredLayout::Dense => self.read_dense_with::<S>(&raw).map(DynArray::from),
+                StoredLayout::Runs => self.read_runs_with::<S>(&raw).map(DynArray::from),
                 StoredLayout::Sparse => {
                     let fill = narrowed_fill(fill, &n).to_element::<S>().ok_or_else(|| {
                         in_path(Error::CorruptData(format!(
@@ -246,7 +248,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 let n = self.meta.value_column().narrowing();
                 self.read_sparse_with::<T>(&n, fill)
             }
-            StoredLayout::Dense => Ok(Coo::from_dense(&self.read_typed::<T>()?, fill)),
+            StoredLayout::Dense | StoredLayout::Runs => Ok(Coo::from_dense(&self.read_typed::<T>()?, fill)),
         }
     }
 
@@ -291,6 +293,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let n = self.meta.value_column().narrowing();
         match self.meta.layout {
             StoredLayout::Dense => self.read_dense_with::<T>(&n),
+            StoredLayout::Runs => self.read_runs_with::<T>(&n),
             StoredLayout::Sparse => {
                 let fill = self.fill_scalar()?.to_element::<T>().unwrap_or_default();
                 let order = self.meta.order;
@@ -356,6 +359,36 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 )));
             }
             let a = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::BadShape {
+                shape: meta.shape.clone(),
+                problem: e.to_string(),
+            })?;
+            Ok(with_order(a, meta.order))
+        };
+        go().map_err(|e| in_path(e, &path))
+    }
+
+    fn read_runs_with<T: Element>(self, n: &Narrowing) -> Result<ArrayD<T>> {
+        self.meta.check_dense_fits().map_err(|e| in_path(e, &self.path))?;
+        let (meta, path, batches) = self.batches()?;
+        let go = || -> Result<ArrayD<T>> {
+            let shape = meta.shape_usize()?;
+            let index = meta.index_columns();
+            let length = meta
+                .length_column()
+                .ok_or_else(|| Error::CorruptMetadata("a runs array without a length column".into()))?;
+            let mut cells = crate::runs::Expander::new(&shape)?;
+            let mut values: Vec<T> = Vec::new();
+            for batch in batches {
+                let batch = batch?;
+                values.clear();
+                widen(column(&batch, "value")?, n, &mut values)?;
+                let index: Vec<&dyn Array> = index
+                    .iter()
+                    .map(|c| column(&batch, &c.name))
+                    .collect::<Result<_>>()?;
+                cells.push(&index, column(&batch, &length.name)?, &values)?;
+            }
+            let a = ArrayD::from_shape_vec(IxDyn(&shape), cells.finish()?).map_err(|e| Error::BadShape {
                 shape: meta.shape.clone(),
                 problem: e.to_string(),
             })?;

@@ -17,7 +17,7 @@ pub fn nbytes(n: usize, dtype: DType) -> u64 {
 /// The sizes of one stored array.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SizeReport {
-    /// `dense` or `sparse`.
+    /// `dense`, `sparse` or `runs`.
     pub layout: StoredLayout,
     /// The original dtype.
     pub dtype: DType,
@@ -32,9 +32,12 @@ pub struct SizeReport {
     pub fill: Option<String>,
     /// The original array in memory: cells × itemsize (NumPy's `nbytes`).
     pub memory_bytes: u64,
-    /// The stored form in memory, at the narrowed types: every cell (dense), or the
-    /// coordinates and values of the entries (sparse).
+    /// The stored form in memory, at the narrowed types: every cell (dense), the coordinates
+    /// and values of the entries (sparse), or each run's row, length and value (runs).
     pub narrowed_bytes: u64,
+    /// The number of runs of a runs array.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs: Option<u64>,
     /// A COO of the nonzero cells in memory, with narrow coordinates and original-dtype values
     /// (what [`ArrayFile::read_coo`](crate::ArrayFile::read_coo) returns).
     pub coo_bytes: u64,
@@ -95,9 +98,22 @@ impl SizeReport {
             .map(|&len| crate::coo::Coords::dtype_for(len).size() as u64) // at most 8
             .sum();
         let value_stored = meta.value_column().stored_type.size() as u64; // at most 8
+        let runs = (meta.layout == StoredLayout::Runs)
+            .then(|| u64::try_from(parquet.file_metadata().num_rows()).unwrap_or(0));
         let narrowed_bytes = match meta.layout {
             StoredLayout::Dense => cells.saturating_mul(value_stored),
             StoredLayout::Sparse => meta.nnz.saturating_mul(coord_bytes + value_stored),
+            StoredLayout::Runs => {
+                // Each run: its row's coordinates, its length and its value.
+                let lead = meta.shape.len().saturating_sub(1);
+                let row_bytes: u64 = meta.shape[..lead]
+                    .iter()
+                    .map(|&len| crate::coo::Coords::dtype_for(len).size() as u64) // at most 8
+                    .sum();
+                let length_bytes = meta.length_column().map_or(8, |c| c.stored_type.size() as u64); // at most 8
+                runs.unwrap_or(0)
+                    .saturating_mul(row_bytes + length_bytes + value_stored)
+            }
         };
         let ndim = meta.shape.len() as u64; // small
         let schema = parquet.file_metadata().schema_descr();
@@ -145,6 +161,7 @@ impl SizeReport {
             fill: meta.fill.clone(),
             memory_bytes: cells.saturating_mul(itemsize),
             narrowed_bytes,
+            runs,
             coo_bytes: meta.nnz.saturating_mul(coord_bytes + itemsize),
             coo_int64_bytes: meta.nnz.saturating_mul(8 * ndim + itemsize),
             disk_bytes,

@@ -237,6 +237,9 @@ impl ArraySession {
             let mut exprs: Vec<Expr> = match meta.layout {
                 StoredLayout::Dense => dense_index_exprs(&meta.shape)?,
                 StoredLayout::Sparse => index.iter().map(|c| col_named(&c.name)).collect(),
+                StoredLayout::Runs => {
+                    return Err(Error::Sql(format!("{name}: runs layout not yet queryable")))
+                }
             };
             exprs.push(value.alias("value"));
             let plan = LogicalPlanBuilder::scan(scan_name.as_str(), provider_as_source(table), None)

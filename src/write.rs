@@ -31,6 +31,7 @@ use crate::meta::{ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, FORMAT_V
 use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
 use crate::options::{Layout, WriteOptions};
 use crate::par::join;
+use crate::runs::{RunCount, Runs};
 use crate::with_dyn_array;
 
 /// What a write produced: the file's self-description and its size.
@@ -172,6 +173,7 @@ fn write_cells<W: Write + Send, T: Element>(
         dense: dense_scan,
         sparse: sparse_scan,
         nnz,
+        runs,
         sample,
     } = scan_cells(view, fill_bits, &ranges)?;
     let dense_n = dense_scan.narrowing();
@@ -185,8 +187,9 @@ fn write_cells<W: Write + Send, T: Element>(
             (StoredLayout::Dense, None, Some(choice))
         }
         Layout::Sparse => (StoredLayout::Sparse, None, None),
+        Layout::Runs => (StoredLayout::Runs, None, None),
         Layout::Auto => {
-            // The dense column and the COO of the same sample are measured together.
+            // The dense column, the COO and the runs of the same sample are measured together.
             let sparse = sparse_sample(
                 view.shape(),
                 &ranges,
@@ -198,54 +201,77 @@ fn write_cells<W: Write + Send, T: Element>(
             );
             let mut columns = vec![(narrow(&sample, &dense_n), dense_n.stored)];
             columns.extend(sparse.columns().iter().cloned());
+            let sparse_end = columns.len();
+            // Runs are measured only where they are at most half the cells: a run stores a
+            // length beside its value, so shorter runs do not pay.
+            let runs_sample =
+                (runs.runs() <= cells / 2).then(|| Runs::of_sample(view.shape(), &ranges, &sample));
+            if let Some(r) = &runs_sample {
+                columns.extend(r.sample_columns(std::slice::from_ref(&(0..r.len())), &dense_n)?);
+            }
             let mut choices = encode::choose_columns(&columns, compression, rg)?;
+            let runs_choices = choices.split_off(sparse_end);
             let sparse_choices = choices.split_off(1);
             let choice = choices.remove(0);
             let dense_bytes = dense_bytes(&choice);
             let sparse_bytes = sparse.estimate(nnz, &sparse_choices, choice.best_bytes());
+            let runs_bytes = runs_sample.map(|r| {
+                let measured = runs_choices.iter().map(EncodingChoice::best_bytes).sum();
+                scale(measured, runs.runs(), r.len())
+            });
             let estimates = Estimates {
                 dense_bytes,
                 sparse_bytes,
+                runs_bytes,
                 sampled_cells: sample.len() as u64, // usize fits in u64
             };
-            if sparse_bytes < dense_bytes {
-                (StoredLayout::Sparse, Some(estimates), None)
-            } else {
-                (StoredLayout::Dense, Some(estimates), Some(choice))
+            let other = dense_bytes.min(sparse_bytes);
+            match runs_bytes {
+                Some(r) if r < other && r <= other / 100 * (100 - RUNS_MIN_SAVING_PERCENT) => {
+                    (StoredLayout::Runs, Some(estimates), None)
+                }
+                _ if sparse_bytes < dense_bytes => (StoredLayout::Sparse, Some(estimates), None),
+                _ => (StoredLayout::Dense, Some(estimates), Some(choice)),
             }
         }
     };
     drop(sample);
 
+    // The self-description of a dense or runs table with `columns`.
+    let cell_meta = |layout: StoredLayout, columns: Vec<ColumnMeta>| {
+        let mut meta = ArrayMeta {
+            format_version: FORMAT_VERSION.into(),
+            dtype: T::DTYPE,
+            shape: view.shape().iter().map(|&d| d as u64).collect(), // usize fits in u64
+            order,
+            layout,
+            fill: None,
+            fill_bits: None,
+            nnz: nnz as u64, // usize fits in u64
+            columns,
+            sorted_by: None,
+            runs: None,
+            estimates,
+            writer: Some(writer_name()),
+        };
+        if opts.fill().is_some() {
+            meta.fill = Some(Scalar::of(fill).to_string());
+            meta.fill_bits = Some(format!("{fill_bits:#018x}"));
+        }
+        meta
+    };
+    let value_meta = |enc: ColumnEncoding| ColumnMeta {
+        name: "value".into(),
+        role: Role::Value,
+        axis: None,
+        stored_type: dense_n.stored,
+        offset: dense_n.offset,
+        encoding: Some(enc.name().into()),
+    };
     match (layout, dense_choice) {
         (StoredLayout::Dense, Some(choice)) => {
             let (enc, codec) = (choice.best, choice.compression);
-            let column = ColumnMeta {
-                name: "value".into(),
-                role: Role::Value,
-                axis: None,
-                stored_type: dense_n.stored,
-                offset: dense_n.offset,
-                encoding: Some(enc.name().into()),
-            };
-            let mut meta = ArrayMeta {
-                format_version: FORMAT_VERSION.into(),
-                dtype: T::DTYPE,
-                shape: view.shape().iter().map(|&d| d as u64).collect(), // usize fits in u64
-                order,
-                layout: StoredLayout::Dense,
-                fill: None,
-                fill_bits: None,
-                nnz: nnz as u64, // usize fits in u64
-                columns: vec![column],
-                sorted_by: None,
-                estimates,
-                writer: Some(writer_name()),
-            };
-            if opts.fill().is_some() {
-                meta.fill = Some(Scalar::of(fill).to_string());
-                meta.fill_bits = Some(format!("{fill_bits:#018x}"));
-            }
+            let meta = cell_meta(StoredLayout::Dense, vec![value_meta(enc)]);
             let mut table = TableWriter::new(
                 writer,
                 vec![(meta.columns[0].clone(), dense_n.stored.arrow_type(), enc, codec)],
@@ -263,12 +289,63 @@ fn write_cells<W: Write + Send, T: Element>(
             })?;
             table.finish(meta)
         }
+        (StoredLayout::Runs, _) => {
+            let runs = Runs::of_cells(view, SCAN_CHUNK)?;
+            // The encodings are measured on runs of the whole table: consecutive rows' runs,
+            // whose lengths repeat one another.
+            let row_bytes =
+                runs.index_dtypes().iter().map(|d| d.size()).sum::<usize>() + dense_n.stored.size();
+            let ranges = encode::sample_ranges(runs.len(), (opts.sample_bytes() / row_bytes).max(1));
+            let choices = encode::choose_columns(&runs.sample_columns(&ranges, &dense_n)?, compression, rg)?;
+            let ndim = view.shape().len();
+            let names = index_names(ndim).into_iter().take(ndim.saturating_sub(1));
+            let mut columns: Vec<ColumnMeta> = names
+                .enumerate()
+                .map(|(axis, name)| (name, Role::Index, Some(axis)))
+                .chain([(crate::runs::LENGTH_COLUMN.to_string(), Role::Length, None)])
+                .zip(runs.index_dtypes())
+                .zip(&choices)
+                .map(|(((name, role, axis), stored_type), choice)| ColumnMeta {
+                    name,
+                    role,
+                    axis,
+                    stored_type,
+                    offset: 0,
+                    encoding: Some(choice.best.name().into()),
+                })
+                .collect();
+            let value_choice = choices.last().expect("a choice for the value column");
+            columns.push(value_meta(value_choice.best));
+            let mut meta = cell_meta(StoredLayout::Runs, columns);
+            meta.runs = Some(runs.len() as u64); // usize fits in u64
+            let table_columns = meta
+                .columns
+                .iter()
+                .zip(&choices)
+                .map(|(c, choice)| {
+                    (
+                        c.clone(),
+                        c.stored_type.arrow_type(),
+                        choice.best,
+                        choice.compression,
+                    )
+                })
+                .collect();
+            let mut table = TableWriter::new(writer, table_columns, runs.len(), opts)?;
+            table.write_groups(runs.len(), |c, rows| Ok(runs.column(c, rows, &dense_n)))?;
+            table.finish(meta)
+        }
         _ => {
             let coo = Coo::from_cells(view, fill)?;
             write_sparse(writer, &coo, order, estimates, opts)
         }
     }
 }
+
+/// The least saving, in percent of the smaller of the dense and sparse estimates, for which an
+/// array is stored as runs when the layout is chosen automatically: Parquet readers see a
+/// dense or sparse table's cells directly, a run table's only through its lengths.
+pub const RUNS_MIN_SAVING_PERCENT: u64 = 2;
 
 /// What one pass over a dense array's cells finds.
 struct CellScan<T> {
@@ -278,17 +355,21 @@ struct CellScan<T> {
     sparse: Scan,
     /// The number of cells that are not the fill.
     nnz: usize,
+    /// The runs of equal cells along the last axis.
+    runs: RunCount,
     /// The cells at the sample's positions, in order.
     sample: Vec<T>,
 }
 
 impl<T: Element> CellScan<T> {
-    /// The findings of no cells, with room for a sample of `sample_cells`.
-    fn new(sample_cells: usize) -> Self {
+    /// The findings of no cells of an array of `shape`, with room for a sample of
+    /// `sample_cells`.
+    fn new(shape: &[usize], sample_cells: usize) -> Self {
         CellScan {
             dense: Scan::new(T::DTYPE),
             sparse: Scan::new(T::DTYPE),
             nnz: 0,
+            runs: RunCount::new(crate::runs::row_cells(shape)),
             sample: Vec::with_capacity(sample_cells),
         }
     }
@@ -308,10 +389,11 @@ fn scan_cells<T: Element>(
     let bound = |p: usize| usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
     let scans = crate::par::map_indices(parts, |p| {
         let part = bound(p)..bound(p + 1);
-        let mut found = CellScan::new(0);
+        let mut found = CellScan::new(view.shape(), 0);
         let mut nonfill: Vec<T> = Vec::new();
         view.each_chunk_in(part, SCAN_CHUNK, &mut |start, c| {
             found.dense.push(c);
+            found.runs.push(start, c);
             nonfill.clear();
             nonfill.extend(c.iter().filter(|v| v.to_bits() != fill_bits));
             found.nnz += nonfill.len();
@@ -326,11 +408,12 @@ fn scan_cells<T: Element>(
         })?;
         Ok(found)
     })?;
-    let mut all = CellScan::new(sample_ranges.iter().map(|r| r.len()).sum());
+    let mut all = CellScan::new(view.shape(), sample_ranges.iter().map(|r| r.len()).sum());
     for part in scans {
         all.dense.merge(&part.dense);
         all.sparse.merge(&part.sparse);
         all.nnz += part.nnz;
+        all.runs.merge(&part.runs);
         all.sample.extend_from_slice(&part.sample);
     }
     Ok(all)
@@ -635,6 +718,7 @@ fn write_sparse<W: Write + Send, T: Element>(
         nnz: coo.nnz() as u64, // usize fits in u64
         columns: columns.iter().map(|c| c.0.clone()).collect(),
         sorted_by: Some(plan.sorted_by),
+        runs: None,
         estimates,
         writer: Some(writer_name()),
     };

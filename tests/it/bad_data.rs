@@ -112,7 +112,7 @@ bad_files! {
     metadata_not_json: "metadata_not_json.parquet" at Open =>
         Error::CorruptMetadata(_), "corrupt arrstore metadata: key must be a string";
     format_version_2: "format_version_2.parquet" at Open =>
-        Error::UnsupportedVersion { .. }, "format version 2.0 is newer than this reader supports (1.1)";
+        Error::UnsupportedVersion { .. }, "format version 2.0 is newer than this reader supports (1.2)";
     format_version_not_a_number: "format_version_not_a_number.parquet" at Open =>
         Error::CorruptMetadata(_), "format_version 'one' is not major.minor";
     dtype_complex128: "dtype_complex128.parquet" at Open =>

@@ -294,15 +294,19 @@ fn auto_layout_follows_its_estimates() {
         let e = meta
             .estimates
             .unwrap_or_else(|| panic!("{input}: auto records its estimates"));
-        let expected = if e.sparse_bytes < e.dense_bytes {
-            StoredLayout::Sparse
-        } else {
-            StoredLayout::Dense
+        let other = e.dense_bytes.min(e.sparse_bytes);
+        let expected = match e.runs_bytes {
+            Some(r) if r <= other / 100 * (100 - arrstore::write::RUNS_MIN_SAVING_PERCENT) && r < other => {
+                StoredLayout::Runs
+            }
+            _ if e.sparse_bytes < e.dense_bytes => StoredLayout::Sparse,
+            _ => StoredLayout::Dense,
         };
         assert_eq!(meta.layout, expected, "{input}: {e:?}");
         let shown = match expected {
             StoredLayout::Dense => "-> dense,",
             StoredLayout::Sparse => "-> sparse COO,",
+            StoredLayout::Runs => "-> runs,",
         };
         assert!(r.stdout.contains(shown), "{input}: {r:?}");
     }
@@ -396,7 +400,7 @@ fn bad_compression_layout_and_fill_values_are_errors_that_write_nothing() {
         (&["--compression", "zstd(99)"], "--compression 'zstd(99)'"),
         (
             &["--layout", "diagonal"],
-            "unknown layout 'diagonal' (expected auto, dense or sparse)",
+            "unknown layout 'diagonal' (expected auto, dense, sparse or runs)",
         ),
         (&["--fill", "lots"], "--fill 'lots'"),
         (

@@ -14,7 +14,7 @@ use ndarray::{
 };
 use proptest::prelude::*;
 
-const LAYOUTS: [Layout; 3] = [Layout::Auto, Layout::Dense, Layout::Sparse];
+const LAYOUTS: [Layout; 4] = [Layout::Auto, Layout::Dense, Layout::Sparse, Layout::Runs];
 
 /// The bits of every element, in logical (C) order whatever the memory layout.
 fn bits<'a, T: Element>(values: impl IntoIterator<Item = &'a T>) -> Vec<u64> {
@@ -110,6 +110,7 @@ fn check<T: Element, D: Dimension>(a: ArrayView<'_, T, D>, opts: &WriteOptions) 
             (StoredLayout::Sparse, None),
             "{ctx}"
         ),
+        Layout::Runs => assert_eq!((meta.layout, meta.estimates), (StoredLayout::Runs, None), "{ctx}"),
         Layout::Auto => assert!(
             meta.estimates.is_some(),
             "{ctx}: an automatic choice records its estimates"
@@ -1403,6 +1404,7 @@ fn one_row_per_row_group() {
         let rows = match s.meta.layout {
             StoredLayout::Dense => 30,
             StoredLayout::Sparse => s.meta.nnz as usize,
+            StoredLayout::Runs => s.meta.runs.unwrap() as usize,
         };
         assert_eq!(f.parquet_metadata().num_row_groups(), rows, "{layout:?}");
     }

@@ -34,30 +34,30 @@ pub fn run(a: &InfoArgs) -> Result<()> {
         out,
         "layout     {}{}, nnz {} of {} cells ({:.2}%)",
         r.layout.name(),
-        if r.layout == StoredLayout::Sparse {
-            format!(
+        match r.layout {
+            StoredLayout::Sparse => format!(
                 " (COO, sorted by {}), fill {fill}",
                 r.sorted_by.as_deref().unwrap_or_default().join(", ")
-            )
-        } else {
-            String::new()
+            ),
+            StoredLayout::Runs => format!(" ({} runs along the last axis)", thousands(r.runs.unwrap_or(0))),
+            StoredLayout::Dense => String::new(),
         },
         thousands(r.nnz),
         thousands(cells),
         100.0 * ratio(r.nnz, cells),
     )?;
     if let Some(e) = r.estimates {
-        let won = if e.sparse_bytes < e.dense_bytes {
-            "sparse"
-        } else {
-            "dense"
-        };
+        let runs = e
+            .runs_bytes
+            .map(|b| format!(", runs {} B", thousands(b)))
+            .unwrap_or_default();
         writeln!(
             out,
-            "estimates  dense {} B, sparse {} B (measured on {} cells) -> {won}",
+            "estimates  dense {} B, sparse {} B{runs} (measured on {} cells) -> {}",
             thousands(e.dense_bytes),
             thousands(e.sparse_bytes),
-            thousands(e.sampled_cells)
+            thousands(e.sampled_cells),
+            r.layout.name()
         )?;
     }
     writeln!(out)?;

@@ -84,6 +84,7 @@ fn report(quiet: bool, output: &Path, summary: &WriteSummary) -> Result<()> {
     let layout = match m.layout {
         arrstore::StoredLayout::Dense => "dense".to_string(),
         arrstore::StoredLayout::Sparse => format!("sparse COO, nnz {}", fmt::thousands(m.nnz)),
+        arrstore::StoredLayout::Runs => format!("runs, {}", fmt::thousands(m.runs.unwrap_or(0))),
     };
     let memory = m.cells()?.saturating_mul(m.dtype.size() as u64); // itemsize is at most 8
     let disk = summary.file_bytes;

@@ -1,0 +1,546 @@
+//! The runs layout: each row of the last axis cut into runs of equal cells (run-length coding).
+//!
+//! Spec card (format 1.2):
+//! - Columns, in order: one index column per axis but the last (`row` for a 2-D array,
+//!   `dim_0` .. `dim_{n-2}` otherwise, none for 1-D and 0-d arrays), unsigned at the width the
+//!   axis length needs; `length`, unsigned at the width that holds the last axis' length;
+//!   `value`, stored as a dense array's is (the logical value is `dtype(stored + offset)`).
+//! - A *row* is the cells that share every coordinate but the last (a 0-d array is one row of
+//!   one cell). Each row is cut into runs of consecutive cells with the same bits (so NaN
+//!   payloads and -0.0 are kept); each run is one table row: its row's coordinates, its number
+//!   of cells (at least 1) and its value.
+//! - Table rows are in C order: rows in row-major order, each row's runs left to right. The
+//!   lengths of a row's runs add up to the last axis' length, so a run's first cell is at the
+//!   sum of the lengths before it in its row. An array without cells has no runs.
+//! - Writers cut rows into maximal runs; readers accept any cutting that covers every cell once.
+//!
+//! The layout pays where values repeat along the last axis (segmentation labels, masks, images
+//! with flat regions): a run costs its length and value once, and the lengths of consecutive
+//! rows repeat one another, which the codec sees.
+//!
+//! ```
+//! use arrstore::{read_array_from, write_array_to, Layout, StoredLayout, WriteOptions};
+//! let labels = ndarray::Array2::<i64>::from_shape_fn((64, 64), |(i, j)| ((i / 16) * 4 + j / 16) as i64);
+//! let mut file = Vec::new();
+//! let s = write_array_to(&mut file, &labels, &WriteOptions::default().with_layout(Layout::Runs))?;
+//! assert_eq!(s.meta.layout, StoredLayout::Runs);
+//! let back: ndarray::Array2<i64> = read_array_from(bytes::Bytes::from(file))?;
+//! assert_eq!(back, labels);
+//! # Ok::<(), arrstore::Error>(())
+//! ```
+
+use std::ops::Range;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::datatypes::{DataType, UInt64Type};
+
+use crate::coo::Coords;
+use crate::dense::Cells;
+use crate::dtype::{DType, Element};
+use crate::error::{Error, Result};
+use crate::narrow::{narrow, Narrowing};
+
+/// The name of the run-length column.
+pub const LENGTH_COLUMN: &str = "length";
+
+/// The cells in one row: the last axis' length (1 for a 0-d array).
+pub fn row_cells(shape: &[usize]) -> usize {
+    shape.last().copied().unwrap_or(1)
+}
+
+/// The stored type of run lengths in rows of `row_cells` cells.
+pub fn length_dtype(row_cells: u64) -> DType {
+    Coords::dtype_for(row_cells.saturating_add(1))
+}
+
+/// Calls `piece(pos, len, value)` for each stretch of cells with equal bits in `chunk` (flat
+/// C-order positions from `start`) that is as long as it can be without leaving its row of
+/// `row_cells` cells or the chunk.
+fn pieces<T: Element>(start: usize, chunk: &[T], row_cells: usize, mut piece: impl FnMut(usize, usize, T)) {
+    let row_cells = row_cells.max(1);
+    let mut i = 0;
+    while i < chunk.len() {
+        // The end of the row that holds cell `start + i`, as an index into `chunk`.
+        let row_end = ((start + i) / row_cells + 1) * row_cells - start;
+        let segment = row_end.min(chunk.len());
+        while i < segment {
+            let v = chunk[i];
+            let bits = v.to_bits();
+            let mut j = i + 1;
+            while j < segment && chunk[j].to_bits() == bits {
+                j += 1;
+            }
+            piece(start + i, j - i, v);
+            i = j;
+        }
+    }
+}
+
+/// The end and bits of the last run seen, to join it with a piece that continues it across a
+/// chunk boundary.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tail {
+    end: usize,
+    bits: u64,
+}
+
+/// Whether a piece at `pos` with `bits` continues the run that `tail` ends.
+fn joins(tail: Option<Tail>, pos: usize, bits: u64, row_cells: usize) -> bool {
+    tail.is_some_and(|t| t.end == pos && t.bits == bits && !pos.is_multiple_of(row_cells.max(1)))
+}
+
+/// Counts the runs of one part of an array, walked chunk by chunk in C order; the counts of
+/// consecutive parts merge.
+#[derive(Debug, Clone)]
+pub(crate) struct RunCount {
+    row_cells: usize,
+    runs: usize,
+    /// The first piece seen: its position and bits.
+    first: Option<(usize, u64)>,
+    tail: Option<Tail>,
+}
+
+impl RunCount {
+    /// No runs yet, in rows of `row_cells` cells.
+    pub(crate) fn new(row_cells: usize) -> Self {
+        RunCount {
+            row_cells,
+            runs: 0,
+            first: None,
+            tail: None,
+        }
+    }
+
+    /// The runs counted.
+    pub(crate) fn runs(&self) -> usize {
+        self.runs
+    }
+
+    /// Counts the runs of `chunk`, the cells from flat position `start` on, continuing the
+    /// chunks pushed before.
+    pub(crate) fn push<T: Element>(&mut self, start: usize, chunk: &[T]) {
+        let row_cells = self.row_cells;
+        let (mut runs, mut first, mut tail) = (self.runs, self.first, self.tail);
+        pieces(start, chunk, row_cells, |pos, len, v| {
+            let bits = v.to_bits();
+            first.get_or_insert((pos, bits));
+            if !joins(tail, pos, bits, row_cells) {
+                runs += 1;
+            }
+            tail = Some(Tail { end: pos + len, bits });
+        });
+        (self.runs, self.first, self.tail) = (runs, first, tail);
+    }
+
+    /// Adds the count of the part that follows this one.
+    pub(crate) fn merge(&mut self, next: &RunCount) {
+        self.runs += next.runs;
+        if let Some((pos, bits)) = next.first {
+            if joins(self.tail, pos, bits, self.row_cells) {
+                self.runs -= 1;
+            }
+        }
+        self.first = self.first.or(next.first);
+        self.tail = next.tail.or(self.tail);
+    }
+}
+
+/// The runs of an array (or of some of its cells) in C order, with their rows' coordinates at
+/// the widths the shape needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Runs<T> {
+    /// The shape of the axes but the last.
+    lead: Vec<usize>,
+    row_cells: usize,
+    /// One coordinate vector per axis but the last.
+    index: Vec<Coords>,
+    lengths: Coords,
+    values: Vec<T>,
+    /// The first run's first cell.
+    first_pos: Option<usize>,
+    tail: Option<Tail>,
+    /// The row of the last run and its coordinates.
+    row: Option<(usize, Vec<u64>)>,
+}
+
+impl<T: Element> Runs<T> {
+    /// No runs yet, for an array of `shape`.
+    pub(crate) fn new(shape: &[usize]) -> Self {
+        let lead = shape[..shape.len().saturating_sub(1)].to_vec();
+        let row_cells = row_cells(shape);
+        Runs {
+            index: lead.iter().map(|&l| Coords::for_axis(l as u64, 0)).collect(), // usize fits in u64
+            lengths: Coords::for_axis((row_cells as u64).saturating_add(1), 0),   // usize fits in u64
+            lead,
+            row_cells,
+            values: Vec::new(),
+            first_pos: None,
+            tail: None,
+            row: None,
+        }
+    }
+
+    /// The runs of every cell of `view`, found on one thread per core (each walking a part of
+    /// the cells) and joined in order.
+    pub(crate) fn of_cells(view: &dyn Cells<T>, chunk: usize) -> Result<Self> {
+        let cells = view.cells();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = threads.min(cells.div_ceil(chunk.max(1))).max(1);
+        let bound = |p: usize| usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
+        let found = crate::par::map_indices(parts, |p| {
+            let mut runs = Runs::new(view.shape());
+            view.each_chunk_in(bound(p)..bound(p + 1), chunk, &mut |start, c| {
+                runs.push(start, c);
+                Ok(())
+            })?;
+            Ok(runs)
+        })?;
+        let mut all = Runs::new(view.shape());
+        for part in found {
+            all.append(part);
+        }
+        Ok(all)
+    }
+
+    /// The runs of the sampled cells: `sample` holds the cells of `ranges` (flat C-order
+    /// positions) one range after another; a range's first cell starts a run.
+    pub(crate) fn of_sample(shape: &[usize], ranges: &[Range<usize>], sample: &[T]) -> Self {
+        let mut runs = Runs::new(shape);
+        let mut at = 0;
+        for r in ranges {
+            if let Some(cells) = sample.get(at..at + r.len()) {
+                runs.tail = None;
+                runs.push(r.start, cells);
+            }
+            at += r.len();
+        }
+        runs
+    }
+
+    /// The number of runs.
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Adds the runs of `chunk`, the cells from flat position `start` on.
+    pub(crate) fn push(&mut self, start: usize, chunk: &[T]) {
+        let row_cells = self.row_cells;
+        pieces(start, chunk, row_cells, |pos, len, v| {
+            let bits = v.to_bits();
+            let len64 = len as u64; // usize fits in u64
+            if joins(self.tail, pos, bits, row_cells) {
+                self.lengths.add_to_last(len64);
+            } else {
+                self.first_pos.get_or_insert(pos);
+                let row = pos / row_cells.max(1);
+                if self.row.as_ref().is_none_or(|(r, _)| *r != row) {
+                    self.row = Some((row, unravel(row, &self.lead)));
+                }
+                if let Some((_, coords)) = &self.row {
+                    for (c, &x) in self.index.iter_mut().zip(coords) {
+                        c.push(x);
+                    }
+                }
+                self.lengths.push(len64);
+                self.values.push(v);
+            }
+            self.tail = Some(Tail { end: pos + len, bits });
+        });
+    }
+
+    /// Appends the runs of the cells that follow this part's, joining a run cut between them.
+    fn append(&mut self, next: Runs<T>) {
+        let joined = match (next.first_pos, next.values.first()) {
+            (Some(pos), Some(v)) => joins(self.tail, pos, v.to_bits(), self.row_cells),
+            _ => false,
+        };
+        let skip = usize::from(joined);
+        if joined {
+            self.lengths.add_to_last(next.lengths.get(0));
+        }
+        for (c, n) in self.index.iter_mut().zip(&next.index) {
+            c.extend_from(n, skip);
+        }
+        self.lengths.extend_from(&next.lengths, skip);
+        self.values
+            .extend_from_slice(&next.values[skip.min(next.values.len())..]);
+        self.first_pos = self.first_pos.or(next.first_pos);
+        self.tail = next.tail.or(self.tail);
+        self.row = next.row.or(self.row.take());
+    }
+
+    /// The number of columns: the index columns, `length` and `value`.
+    pub(crate) fn columns(&self) -> usize {
+        self.index.len() + 2
+    }
+
+    /// The stored type of each column but `value`.
+    pub(crate) fn index_dtypes(&self) -> Vec<DType> {
+        self.index
+            .iter()
+            .chain([&self.lengths])
+            .map(Coords::dtype)
+            .collect()
+    }
+
+    /// Column `c` (index columns, then `length`, then `value` narrowed by `n`) for the runs
+    /// `rows`.
+    pub(crate) fn column(&self, c: usize, rows: Range<usize>, n: &Narrowing) -> ArrayRef {
+        match self.index.get(c) {
+            Some(coords) => coords.slice_to_arrow(rows),
+            None if c == self.index.len() => self.lengths.slice_to_arrow(rows),
+            None => narrow(&self.values[rows], n),
+        }
+    }
+
+    /// Every column of the runs `ranges`, with its stored type, the values narrowed by `n`.
+    pub(crate) fn sample_columns(
+        &self,
+        ranges: &[Range<usize>],
+        n: &Narrowing,
+    ) -> Result<Vec<(ArrayRef, DType)>> {
+        let dtypes = self.index_dtypes();
+        (0..self.columns())
+            .map(|c| {
+                let parts: Vec<ArrayRef> = ranges.iter().map(|r| self.column(c, r.clone(), n)).collect();
+                let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+                let column = match parts.as_slice() {
+                    [one] => one.clone(),
+                    _ => arrow::compute::concat(&refs)?,
+                };
+                Ok((column, dtypes.get(c).copied().unwrap_or(n.stored)))
+            })
+            .collect()
+    }
+}
+
+/// The coordinates of row `row` (a flat index over the axes but the last) in `lead`.
+fn unravel(mut row: usize, lead: &[usize]) -> Vec<u64> {
+    let mut coords = vec![0u64; lead.len()];
+    for (c, &len) in coords.iter_mut().zip(lead).rev() {
+        *c = (row % len.max(1)) as u64; // below an axis length, fits
+        row /= len.max(1);
+    }
+    coords
+}
+
+/// Expands a run table, batch by batch, into the cells of the array in C order, checking that
+/// the runs cover every cell once.
+pub(crate) struct Expander<T> {
+    lead: Vec<usize>,
+    row_cells: usize,
+    cells: usize,
+    out: Vec<T>,
+    runs: u64,
+    /// The row of the last run and its coordinates.
+    row: Option<(usize, Vec<u64>)>,
+}
+
+impl<T: Element> Expander<T> {
+    /// An expander into the `shape` array, whose cells the caller has checked fit in memory.
+    pub(crate) fn new(shape: &[usize]) -> Result<Self> {
+        let cells: usize = shape.iter().product();
+        let mut out = Vec::new();
+        out.try_reserve_exact(cells).map_err(|e| Error::BadShape {
+            shape: shape.iter().map(|&d| d as u64).collect(), // usize fits in u64
+            problem: format!("cannot allocate the array: {e}"),
+        })?;
+        Ok(Expander {
+            lead: shape[..shape.len().saturating_sub(1)].to_vec(),
+            row_cells: row_cells(shape),
+            cells,
+            out,
+            runs: 0,
+            row: None,
+        })
+    }
+
+    /// Expands the runs of one batch: their index columns (by axis), lengths and values.
+    pub(crate) fn push(&mut self, index: &[&dyn Array], lengths: &dyn Array, values: &[T]) -> Result<()> {
+        let unsigned = |name: &str, a: &dyn Array| -> Result<ArrayRef> {
+            if a.null_count() > 0 {
+                return Err(Error::CorruptData(format!(
+                    "column '{name}' holds {} nulls; arrstore columns have none",
+                    a.null_count()
+                )));
+            }
+            Ok(arrow::compute::cast(a, &DataType::UInt64)?)
+        };
+        let index: Vec<ArrayRef> = index
+            .iter()
+            .enumerate()
+            .map(|(axis, a)| unsigned(&format!("index of axis {axis}"), *a))
+            .collect::<Result<_>>()?;
+        let lengths = unsigned(LENGTH_COLUMN, lengths)?;
+        let lengths = lengths.as_primitive::<UInt64Type>().values();
+        let index: Vec<&[u64]> = index
+            .iter()
+            .map(|a| &a.as_primitive::<UInt64Type>().values()[..])
+            .collect();
+        if lengths.len() != values.len() || index.iter().any(|c| c.len() != values.len()) {
+            return Err(Error::CorruptData("the run columns differ in length".into()));
+        }
+        let row_cells = self.row_cells.max(1);
+        for (i, (&len, &v)) in lengths.iter().zip(values).enumerate() {
+            let pos = self.out.len();
+            let run = self.runs;
+            if pos >= self.cells {
+                return Err(Error::CorruptData(format!(
+                    "run {run} starts after the last of the {} cells",
+                    self.cells
+                )));
+            }
+            let (row, col) = (pos / row_cells, pos % row_cells);
+            if self.row.as_ref().is_none_or(|(r, _)| *r != row) {
+                self.row = Some((row, unravel(row, &self.lead)));
+            }
+            if let Some((_, coords)) = &self.row {
+                for (axis, (c, &want)) in index.iter().zip(coords).enumerate() {
+                    if c[i] != want {
+                        return Err(Error::CorruptData(format!(
+                            "run {run} has coordinate {} on axis {axis}; the runs before it end in the row at {want}",
+                            c[i]
+                        )));
+                    }
+                }
+            }
+            let fits = usize::try_from(len).is_ok_and(|l| l >= 1 && l <= row_cells - col);
+            if !fits {
+                return Err(Error::CorruptData(format!(
+                    "run {run} has length {len}; its row has {} cells from its start (cell {col} of {row_cells})",
+                    row_cells - col
+                )));
+            }
+            self.out.resize(pos + len as usize, v); // fits: checked above
+            self.runs += 1;
+        }
+        Ok(())
+    }
+
+    /// The cells, once every run is expanded.
+    pub(crate) fn finish(self) -> Result<Vec<T>> {
+        if self.out.len() != self.cells {
+            return Err(Error::CorruptData(format!(
+                "{} runs cover {} cells; the shape has {}",
+                self.runs,
+                self.out.len(),
+                self.cells
+            )));
+        }
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs_of(shape: &[usize], cells: &[i32], chunk: usize) -> Runs<i32> {
+        let mut runs = Runs::new(shape);
+        for (k, c) in cells.chunks(chunk).enumerate() {
+            runs.push(k * chunk, c);
+        }
+        runs
+    }
+
+    fn table(r: &Runs<i32>) -> (Vec<Vec<u64>>, Vec<u64>, Vec<i32>) {
+        let get = |c: &Coords| (0..c.len()).map(|i| c.get(i)).collect::<Vec<_>>();
+        (
+            r.index.iter().map(get).collect(),
+            get(&r.lengths),
+            r.values.clone(),
+        )
+    }
+
+    #[test]
+    fn rows_are_cut_into_maximal_runs_whatever_the_chunks() {
+        let cells = [1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 1];
+        let want = (
+            vec![vec![0, 0, 1, 1, 2, 2]],
+            vec![2, 2, 3, 1, 3, 1],
+            vec![1, 2, 2, 3, 3, 1],
+        );
+        for chunk in 1..=12 {
+            let r = runs_of(&[3, 4], &cells, chunk);
+            assert_eq!(table(&r), want, "chunk {chunk}");
+            let mut count = RunCount::new(4);
+            for (k, c) in cells.chunks(chunk).enumerate() {
+                count.push(k * chunk, c);
+            }
+            assert_eq!(count.runs(), 6, "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn parts_join_where_a_run_crosses_them() {
+        let cells: Vec<i32> = (0..60).map(|i| (i / 7) % 3).collect();
+        let whole = runs_of(&[5, 12], &cells, 60);
+        for cut in 0..=60 {
+            let mut a = runs_of(&[5, 12], &cells[..cut], 60);
+            let mut b = Runs::new(&[5, 12]);
+            b.push(cut, &cells[cut..]);
+            a.append(b);
+            assert_eq!(table(&a), table(&whole), "cut at {cut}");
+            let (mut ca, mut cb) = (RunCount::new(12), RunCount::new(12));
+            ca.push(0, &cells[..cut]);
+            cb.push(cut, &cells[cut..]);
+            ca.merge(&cb);
+            assert_eq!(ca.runs(), whole.len(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn bits_decide_runs() {
+        let cells = [
+            0.0f64,
+            -0.0,
+            f64::NAN,
+            f64::from_bits(0x7ff8_0000_0000_0001),
+            1.0,
+            1.0,
+        ];
+        let mut r = Runs::new(&[6]);
+        r.push(0, &cells);
+        assert_eq!(r.len(), 5);
+    }
+
+    #[test]
+    fn expander_rebuilds_and_rejects_bad_tables() {
+        let cells = [1, 1, 2, 2, 2, 2, 2, 3, 3, 3, 3, 1];
+        let r = runs_of(&[3, 4], &cells, 5);
+        let n = Narrowing::identity(DType::I32);
+        let cols: Vec<ArrayRef> = (0..3).map(|c| r.column(c, 0..r.len(), &n)).collect();
+        let expand = |row: &dyn Array, len: &dyn Array, vals: &[i32]| -> Result<Vec<i32>> {
+            let mut e = Expander::new(&[3, 4])?;
+            e.push(&[row], len, vals)?;
+            e.finish()
+        };
+        assert_eq!(expand(&cols[0], &cols[1], &r.values).unwrap(), cells);
+        let u8s = |v: &[u8]| arrow::array::UInt8Array::from(v.to_vec());
+        let e = expand(&u8s(&[0, 0, 1]), &u8s(&[2, 2, 5]), &[1, 2, 3]).unwrap_err();
+        assert!(e.to_string().contains("run 2 has length 5"), "{e}");
+        let e = expand(&u8s(&[0, 1]), &u8s(&[2, 4]), &[1, 2]).unwrap_err();
+        assert!(e.to_string().contains("run 1 has coordinate 1 on axis 0"), "{e}");
+        let e = expand(&u8s(&[0, 0]), &u8s(&[2, 0]), &[1, 2]).unwrap_err();
+        assert!(e.to_string().contains("run 1 has length 0"), "{e}");
+        let e = expand(&u8s(&[0, 0]), &u8s(&[2, 2]), &[1, 2]).unwrap_err();
+        assert!(
+            e.to_string().contains("2 runs cover 4 cells; the shape has 12"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn zero_d_and_empty_arrays() {
+        let mut r = Runs::new(&[]);
+        r.push(0, &[7]);
+        assert_eq!((r.len(), r.lengths.get(0), r.columns()), (1, 1, 2));
+        let r = Runs::<i32>::new(&[4, 0]);
+        assert_eq!(r.len(), 0);
+        assert!(Expander::<i32>::new(&[4, 0])
+            .unwrap()
+            .finish()
+            .unwrap()
+            .is_empty());
+    }
+}
