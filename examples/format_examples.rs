@@ -33,6 +33,14 @@ fn main() -> arrstore::Result<()> {
         &opts.clone().with_layout(Layout::Sparse),
     )?;
 
+    // Runs, 2-D int64 labels 48x64: three classes in bands whose edges shift row by row.
+    let labels = Array2::<i64>::from_shape_fn((48, 64), |(i, j)| ((j + i / 3) / 24 % 3) as i64);
+    arrstore::write_array(
+        dir.join("example-runs-2d.parquet"),
+        &labels,
+        &opts.clone().with_layout(Layout::Runs),
+    )?;
+
     // Sparse 3-D float32 with NaN as the fill value.
     let cube = Array3::<f32>::from_shape_fn((4, 5, 6), |(i, j, k)| {
         if (i + j + k) % 7 == 0 {

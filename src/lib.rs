@@ -9,7 +9,10 @@
 //! - **Sparse arrays** become a COO table (`row`, `col`, `value` for 2-D; `dim_0..` otherwise),
 //!   sorted (row-major, or with another axis innermost where that measures smaller), with
 //!   coordinates at the width the shape needs and values dictionary-encoded where that is
-//!   smaller. `Layout::Auto` stores whichever layout is estimated smaller.
+//!   smaller.
+//! - **Arrays of long runs** (labels, masks) become a run table ([`runs`]: `row`, `length`,
+//!   `value`), each row of the last axis cut into runs of equal cells. `Layout::Auto` stores
+//!   whichever layout is estimated smallest.
 //! - **Reads are exact**: same dtype, shape, memory order and bits (NaN payloads, -0.0), or, on
 //!   request, the narrowed form or the COO without densifying.
 //! - **Sizes are reported** side by side: original, narrowed and COO in memory, on disk per column.
@@ -29,8 +32,8 @@
 //! - SQL: [`sql::ArraySession`] (DataFusion over stored arrays and stores; results back into
 //!   arrays).
 //! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
-//!   self-description), [`sizes`], [`coo`], [`entry_order`] (the order sparse entries are
-//!   stored in).
+//!   self-description), [`sizes`], [`coo`], [`runs`], [`entry_order`] (the order sparse entries
+//!   are stored in).
 //!
 //! ```
 //! use arrstore::{read_array_from, write_array_to, WriteOptions};
@@ -51,8 +54,9 @@
 //! # Limitations
 //! - Element types: bool, int8..int64, uint8..uint64, float32, float64 (no complex, float16,
 //!   strings or objects).
-//! - A sparse array is built in memory as COO before it is written; a dense array is scanned
-//!   twice (once to decide, once to write) and not memory-mapped yet.
+//! - A sparse array is built in memory as COO before it is written, and a runs table as its runs
+//!   (memory in proportion to the entries or runs); a dense array is scanned twice (once to
+//!   decide, once to write) and not memory-mapped yet.
 //! - Narrowing happens only at the storage boundary; arrays in memory keep their dtype unless
 //!   the narrowed read is asked for.
 

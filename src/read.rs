@@ -104,11 +104,14 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             StoredLayout::Runs => meta.runs.unwrap_or(0),
         };
         if rows != expected {
+            let counted = match meta.layout {
+                StoredLayout::Runs => format!("{expected} runs"),
+                _ => format!("nnz {}", meta.nnz),
+            };
             return Err(Error::CorruptData(format!(
-                "the table has {rows} rows; a {} array of shape {:?} with nnz {} needs {expected}",
+                "the table has {rows} rows; a {} array of shape {:?} with {counted} needs {expected}",
                 meta.layout.name(),
                 meta.shape,
-                meta.nnz
             )));
         }
         let disk_bytes = reader.len();
@@ -168,8 +171,9 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
 
     /// Writes the array to `writer` as an `.npy` file, the same bytes as
     /// [`read_dyn`](ArrayFile::read_dyn) then [`npy::write_npy_to`](crate::npy::write_npy_to),
-    /// but a dense C-order file opened from a path is streamed: its row groups are decoded a few
-    /// at a time (one per core) and written in order, so memory does not grow with the array.
+    /// but a dense C-order file opened from a path is streamed (its row groups are decoded a few
+    /// at a time, one per core, and written in order) and so is a C-order runs file (its runs
+    /// are expanded a batch at a time), so memory does not grow with the array.
     /// After an error, part of the array may have been written to `writer`;
     /// [`write_npy`](ArrayFile::write_npy) writes a file atomically.
     ///
@@ -178,6 +182,9 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     /// # Ok::<(), arrstore::Error>(())
     /// ```
     pub fn write_npy_to<W: Write>(self, mut writer: W) -> Result<()> {
+        if self.meta.layout == StoredLayout::Runs && self.npy_is_streamed() {
+            return with_dtype!(self.meta.dtype, T => self.stream_runs_npy::<T, W>(&mut writer));
+        }
         if let Some(path) = self.path.as_deref().filter(|_| self.npy_is_streamed()) {
             let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
             return with_dtype!(self.meta.dtype, T => {
@@ -189,9 +196,15 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     }
 
     /// Whether [`write_npy_to`](ArrayFile::write_npy_to) streams this file (a dense C-order
-    /// file opened from a path) rather than reading the whole array first.
+    /// file opened from a path, or a C-order runs file) rather than reading the whole array
+    /// first.
     pub fn npy_is_streamed(&self) -> bool {
-        self.path.is_some() && self.meta.layout == StoredLayout::Dense && self.meta.order == Order::C
+        self.meta.order == Order::C
+            && match self.meta.layout {
+                StoredLayout::Dense => self.path.is_some(),
+                StoredLayout::Runs => true,
+                StoredLayout::Sparse => false,
+            }
     }
 
     /// [`write_npy_to`](ArrayFile::write_npy_to) the `.npy` file at `path`, atomically (see
@@ -367,6 +380,45 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         go().map_err(|e| in_path(e, &path))
     }
 
+    /// Writes a C-order runs file as an `.npy` file, expanding its runs a batch at a time.
+    fn stream_runs_npy<T: Element, W: Write>(self, writer: &mut W) -> Result<()> {
+        let (meta, path, batches) = self.batches()?;
+        // Errors of the input name it; the writer's are its caller's to name.
+        let input = |e: Error| in_path(e, &path);
+        let shape = meta.shape_usize().map_err(input)?;
+        writer.write_all(&crate::npy::header_bytes(T::DTYPE, &shape, false)?)?;
+        let n = meta.value_column().narrowing();
+        let index = meta.index_columns();
+        let length = meta.length_column().ok_or_else(|| {
+            input(Error::CorruptMetadata(
+                "a runs array without a length column".into(),
+            ))
+        })?;
+        let mut cells = crate::runs::Expander::new(&shape, false).map_err(input)?;
+        let (mut values, mut bytes): (Vec<T>, Vec<u8>) = (Vec::new(), Vec::new());
+        for batch in batches {
+            let batch = batch.map_err(input)?;
+            values.clear();
+            let index: Vec<&dyn Array> = index
+                .iter()
+                .map(|c| column(&batch, &c.name))
+                .collect::<Result<_>>()
+                .map_err(input)?;
+            widen(column(&batch, "value").map_err(input)?, &n, &mut values).map_err(input)?;
+            cells
+                .push(&index, column(&batch, &length.name).map_err(input)?, &values)
+                .map_err(input)?;
+            cells.drain(|c| {
+                bytes.clear();
+                crate::npy::put_le(&mut bytes, c);
+                Ok(writer.write_all(&bytes)?)
+            })?;
+        }
+        cells.finish().map_err(input)?;
+        writer.flush()?;
+        Ok(())
+    }
+
     fn read_runs_with<T: Element>(self, n: &Narrowing) -> Result<ArrayD<T>> {
         self.meta.check_dense_fits().map_err(|e| in_path(e, &self.path))?;
         let (meta, path, batches) = self.batches()?;
@@ -376,7 +428,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             let length = meta
                 .length_column()
                 .ok_or_else(|| Error::CorruptMetadata("a runs array without a length column".into()))?;
-            let mut cells = crate::runs::Expander::new(&shape)?;
+            let mut cells = crate::runs::Expander::new(&shape, true)?;
             let mut values: Vec<T> = Vec::new();
             for batch in batches {
                 let batch = batch?;

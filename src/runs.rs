@@ -48,11 +48,6 @@ pub fn row_cells(shape: &[usize]) -> usize {
     shape.last().copied().unwrap_or(1)
 }
 
-/// The stored type of run lengths in rows of `row_cells` cells.
-pub fn length_dtype(row_cells: u64) -> DType {
-    Coords::dtype_for(row_cells.saturating_add(1))
-}
-
 /// Calls `piece(pos, len, value)` for each stretch of cells with equal bits in `chunk` (flat
 /// C-order positions from `start`) that is as long as it can be without leaving its row of
 /// `row_cells` cells or the chunk.
@@ -330,29 +325,44 @@ pub(crate) struct Expander<T> {
     lead: Vec<usize>,
     row_cells: usize,
     cells: usize,
+    /// The cells expanded and not yet drained.
     out: Vec<T>,
+    /// The cells expanded, drained or not.
+    pos: usize,
     runs: u64,
     /// The row of the last run and its coordinates.
     row: Option<(usize, Vec<u64>)>,
 }
 
 impl<T: Element> Expander<T> {
-    /// An expander into the `shape` array, whose cells the caller has checked fit in memory.
-    pub(crate) fn new(shape: &[usize]) -> Result<Self> {
+    /// An expander into the `shape` array, whose cells the caller has checked fit in memory;
+    /// with `whole`, room for every cell is reserved up front (else the caller drains the cells
+    /// batch by batch).
+    pub(crate) fn new(shape: &[usize], whole: bool) -> Result<Self> {
         let cells: usize = shape.iter().product();
         let mut out = Vec::new();
-        out.try_reserve_exact(cells).map_err(|e| Error::BadShape {
-            shape: shape.iter().map(|&d| d as u64).collect(), // usize fits in u64
-            problem: format!("cannot allocate the array: {e}"),
-        })?;
+        if whole {
+            out.try_reserve_exact(cells).map_err(|e| Error::BadShape {
+                shape: shape.iter().map(|&d| d as u64).collect(), // usize fits in u64
+                problem: format!("cannot allocate the array: {e}"),
+            })?;
+        }
         Ok(Expander {
             lead: shape[..shape.len().saturating_sub(1)].to_vec(),
             row_cells: row_cells(shape),
             cells,
             out,
+            pos: 0,
             runs: 0,
             row: None,
         })
+    }
+
+    /// Hands the cells expanded since the last drain to `f`, and forgets them.
+    pub(crate) fn drain(&mut self, f: impl FnOnce(&[T]) -> Result<()>) -> Result<()> {
+        f(&self.out)?;
+        self.out.clear();
+        Ok(())
     }
 
     /// Expands the runs of one batch: their index columns (by axis), lengths and values.
@@ -382,7 +392,7 @@ impl<T: Element> Expander<T> {
         }
         let row_cells = self.row_cells.max(1);
         for (i, (&len, &v)) in lengths.iter().zip(values).enumerate() {
-            let pos = self.out.len();
+            let pos = self.pos;
             let run = self.runs;
             if pos >= self.cells {
                 return Err(Error::CorruptData(format!(
@@ -411,20 +421,20 @@ impl<T: Element> Expander<T> {
                     row_cells - col
                 )));
             }
-            self.out.resize(pos + len as usize, v); // fits: checked above
+            let len = len as usize; // fits: checked above
+            self.out.resize(self.out.len() + len, v);
+            self.pos += len;
             self.runs += 1;
         }
         Ok(())
     }
 
-    /// The cells, once every run is expanded.
+    /// The cells not drained, once every run is expanded.
     pub(crate) fn finish(self) -> Result<Vec<T>> {
-        if self.out.len() != self.cells {
+        if self.pos != self.cells {
             return Err(Error::CorruptData(format!(
                 "{} runs cover {} cells; the shape has {}",
-                self.runs,
-                self.out.len(),
-                self.cells
+                self.runs, self.pos, self.cells
             )));
         }
         Ok(self.out)
@@ -511,7 +521,7 @@ mod tests {
         let n = Narrowing::identity(DType::I32);
         let cols: Vec<ArrayRef> = (0..3).map(|c| r.column(c, 0..r.len(), &n)).collect();
         let expand = |row: &dyn Array, len: &dyn Array, vals: &[i32]| -> Result<Vec<i32>> {
-            let mut e = Expander::new(&[3, 4])?;
+            let mut e = Expander::new(&[3, 4], true)?;
             e.push(&[row], len, vals)?;
             e.finish()
         };
@@ -537,7 +547,7 @@ mod tests {
         assert_eq!((r.len(), r.lengths.get(0), r.columns()), (1, 1, 2));
         let r = Runs::<i32>::new(&[4, 0]);
         assert_eq!(r.len(), 0);
-        assert!(Expander::<i32>::new(&[4, 0])
+        assert!(Expander::<i32>::new(&[4, 0], true)
             .unwrap()
             .finish()
             .unwrap()

@@ -7,7 +7,14 @@
 //!   `dim_0` .. `dim_{n-1}` otherwise; unsigned, at the width the file stores) and `value`.
 //! - A **dense** array is a table with the same index columns plus `value`; the index columns
 //!   are computed from the Parquet row number (DataFusion's built-in `file_row_index()`), never
-//!   stored.
+//!   stored, at the width each axis needs.
+//! - A **runs** array is a table exactly like the dense array of the same data: every index
+//!   column (of the same types) and `value`, one row per cell; its `length` column is not
+//!   shown. The view numbers the runs (`file_row_index()`), finds where each run ends in its
+//!   row with a window (`sum(length) OVER (PARTITION BY <leading index columns> ORDER BY <row
+//!   number> ROWS UNBOUNDED PRECEDING)`), and cuts the runs into cells with a few steps of
+//!   `Unnest` (one step per factor of 16 in the last axis' length: 3 steps for rows of up to
+//!   4,096 cells), whose last gives each cell its coordinate on the last axis.
 //! - `value` has the array's dtype and holds the **logical** values: a narrowed column is widened
 //!   (`uint16` counts of an `int64` array read as `BIGINT`, whole-number floats stored as
 //!   integers read as `DOUBLE`, `float32`-stored `float64` read as `DOUBLE`) and a
@@ -16,20 +23,38 @@
 //! Everything is built from stock DataFusion parts, so that the same plans can run on a cluster:
 //! each file is a Parquet [`ListingTable`] whose declared schema has the logical types (the
 //! Parquet scan casts the stored columns, and rewrites filters to the stored types, so row-group
-//! statistics and the page index prune as usual); an offset, or the index columns of a dense
-//! array, are added by a view (a projection over the scan). No custom `TableProvider`, UDF or
-//! plan node is involved: views are inlined into the logical plan, `file_row_index()` is a
-//! built-in function that the Parquet scan turns into its row-number virtual column, so a
-//! cluster scheduler (DataFusion Ballista) receives ordinary Parquet scans, projections and
-//! filters. (Whether Ballista 55 serializes the row-number virtual column of a dense scan is to
-//! be checked when that runs; sparse arrays do not use it.)
+//! statistics and the page index prune as usual); an offset, the index columns of a dense
+//! array, or the cells of a runs array are added by a view (projections over the scan; for runs
+//! also a window and `Unnest`s of literal lists). No custom `TableProvider`, UDF or plan node is
+//! involved: views are inlined into the logical plan, `file_row_index()` is a built-in function
+//! that the Parquet scan turns into its row-number virtual column, so a cluster scheduler
+//! (DataFusion Ballista) receives ordinary Parquet scans, projections, filters, windows and
+//! unnests. (Whether Ballista 55 serializes the row-number virtual column of a dense or runs
+//! scan is to be checked when that runs; sparse arrays do not use it.)
+//!
+//! Row numbers: the Parquet scan computes `file_row_index()` only when the projection that asks
+//! for it ends up inside the scan, and DataFusion 55 can leave that projection above a filter or
+//! a round-robin repartition, where the query fails ("file_row_index() is source dependent and
+//! cannot be evaluated directly"). So the scans of dense and runs arrays evaluate filters on
+//! their stored columns inside the Parquet decoder, and [`ArraySession::new`] splits a file's
+//! scan between the partitions instead of repartitioning one scan round-robin; a context given
+//! to [`ArraySession::with_context`] should turn off
+//! `datafusion.optimizer.enable_round_robin_repartition`.
 //!
 //! # Filter pushdown
 //! Filters on the index columns of a sparse array and on `value` whenever the value column is
 //! stored without an offset (identity, widened or dictionary-encoded) reach the Parquet scan as
-//! pruning predicates. Not pushed down: filters on a value stored with an offset (they are
-//! evaluated after the scan, exactly), and filters on the index columns of a dense array (those
-//! are computed from the row number; the scan reads the whole value column).
+//! pruning predicates. So do filters on the leading index columns of a runs array (every axis
+//! but the last: `row` of a 2-D array), which DataFusion moves below the window because it is
+//! partitioned by them. Not pushed down: filters on a value stored with an offset (they are
+//! evaluated after the scan, exactly); filters on the index columns of a dense array (those are
+//! computed from the row number; the scan reads the whole value column); and on a runs array,
+//! filters on the last axis' index (computed from the runs' lengths; every run of the leading
+//! coordinates kept is read) and on `value` when the query reads the last axis' coordinate (a
+//! run's place in its row depends on the runs before it, so the runs are filtered after the
+//! window, before they are cut into cells). A query that does not read that coordinate, such
+//! as `SELECT row, count(*) FROM t WHERE value = 6 GROUP BY row`, needs no window, and its value
+//! filter reaches the scan.
 //!
 //! # Exactness
 //! Offsets are added in 64-bit integers when the stored type's range plus the offset fits
@@ -60,6 +85,7 @@ use arrow::record_batch::RecordBatch;
 use datafusion::catalog::TableProvider;
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::ScalarValue;
+use datafusion::config::TableParquetOptions;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::{provider_as_source, ViewTable};
@@ -70,7 +96,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use crate::meta::{ArrayMeta, StoredLayout};
+use crate::meta::{ArrayMeta, ColumnMeta, Role, StoredLayout};
 use crate::narrow::{widen, Narrowing};
 use crate::options::WriteOptions;
 use crate::read::ArrayFile;
@@ -121,16 +147,32 @@ impl Default for ArraySession {
 impl ArraySession {
     /// A session with arrstore's defaults: row-group and page-index pruning on; filters are
     /// evaluated after decoding (late materialization inside the Parquet decoder measured
-    /// slower on arrstore's files: a value filter keeping 0.8% of 2,000,000 cells took 9.7 ms
-    /// with it and 5.2 ms without).
+    /// slower on arrstore's sparse files: a value filter keeping 0.8% of 2,000,000 cells took
+    /// 9.7 ms with it and 5.2 ms without; the scans of dense and runs arrays turn it on for
+    /// themselves, see the module docs); and a file is read in parallel by splitting its scan
+    /// between the partitions (by row groups), never by a round-robin repartition of one scan's
+    /// batches.
+    ///
+    /// The last is needed by dense and runs arrays: their row numbers (`file_row_index()`)
+    /// are computed only inside the Parquet scan, and DataFusion 55 can leave a projection that
+    /// computes with them above a round-robin repartition, where the query fails ("file_row_index()
+    /// is source dependent and cannot be evaluated directly"). Splitting the scans instead
+    /// measured as fast on sparse arrays (GROUP BY row over 2,000,000 nonzeros: 17 ms either
+    /// way).
     pub fn new() -> ArraySession {
         let config = SessionConfig::new()
             .set_bool("datafusion.execution.parquet.pushdown_filters", false)
-            .set_bool("datafusion.execution.parquet.enable_page_index", true);
+            .set_bool("datafusion.execution.parquet.enable_page_index", true)
+            .set_bool("datafusion.optimizer.enable_round_robin_repartition", false)
+            .set_usize("datafusion.optimizer.repartition_file_min_size", 1);
         ArraySession::with_context(SessionContext::new_with_config(config))
     }
 
-    /// A session on a context the caller configured (a cluster context, other tables).
+    /// A session on a context the caller configured (a cluster context, other tables). For
+    /// dense and runs arrays, the context should turn off round-robin repartitioning
+    /// (`datafusion.optimizer.enable_round_robin_repartition = false`, and a small
+    /// `datafusion.optimizer.repartition_file_min_size` to keep reading files in parallel; see
+    /// [`ArraySession::new`]).
     pub fn with_context(ctx: SessionContext) -> ArraySession {
         ArraySession {
             ctx,
@@ -206,6 +248,10 @@ impl ArraySession {
             .iter()
             .map(|c| Field::new(&c.name, c.stored_type.arrow_type(), false))
             .collect();
+        if meta.layout == StoredLayout::Runs {
+            let length = runs_length_column(&meta)?;
+            fields.push(Field::new(&length.name, length.stored_type.arrow_type(), false));
+        }
         fields.push(Field::new(&meta.value_column().name, value_type, false));
         let schema = Arc::new(Schema::new(fields));
 
@@ -213,7 +259,21 @@ impl ArraySession {
             .to_str()
             .ok_or_else(|| Error::Sql(format!("{}: the path is not UTF-8", abs.display())))?;
         let url = ListingTableUrl::parse(url_text).map_err(sql_error)?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
+        let format = match meta.layout {
+            StoredLayout::Sparse => ParquetFormat::default(),
+            // The row numbers of dense and runs arrays are computed in the scan (see
+            // `with_row_numbers`), which DataFusion 55 does only when no filter stands between the
+            // scan and the projection that asks for them: filters on the stored columns are
+            // evaluated inside the Parquet decoder instead (no slower on these tables: a value
+            // filter over 4,000,000 dense cells took 8.4 ms either way).
+            _ => {
+                let mut parquet = TableParquetOptions::default();
+                parquet.global = self.ctx.copied_config().options().execution.parquet.clone();
+                parquet.global.pushdown_filters = true;
+                ParquetFormat::default().with_options(parquet)
+            }
+        };
+        let options = ListingOptions::new(Arc::new(format)).with_file_extension("");
         // The rows of a sparse file are sorted by their coordinates, but the table does not
         // declare that order: with it, DataFusion keeps the order through a sort-preserving
         // merge of the file's partitions, which measured slower on two cores than hashing
@@ -223,7 +283,7 @@ impl ArraySession {
             .with_schema(schema);
         let table: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config).map_err(sql_error)?);
 
-        let needs_view = meta.layout == StoredLayout::Dense || value_expr.is_some();
+        let needs_view = meta.layout != StoredLayout::Sparse || value_expr.is_some();
         let scan_name = if needs_view {
             format!("{HIDDEN_PREFIX}{name}")
         } else {
@@ -234,18 +294,17 @@ impl ArraySession {
             .map_err(sql_error)?;
         if needs_view {
             let value = value_expr.unwrap_or_else(|| col_named("value"));
-            let mut exprs: Vec<Expr> = match meta.layout {
-                StoredLayout::Dense => dense_index_exprs(&meta.shape)?,
-                StoredLayout::Sparse => index.iter().map(|c| col_named(&c.name)).collect(),
-                StoredLayout::Runs => {
-                    return Err(Error::Sql(format!("{name}: runs layout not yet queryable")))
+            let scan = LogicalPlanBuilder::scan(scan_name.as_str(), provider_as_source(table), None)
+                .map_err(sql_error)?;
+            let plan = match meta.layout {
+                StoredLayout::Dense => dense_view(scan, &meta.shape, value)?,
+                StoredLayout::Runs => runs_view(scan, &meta, value)?,
+                StoredLayout::Sparse => {
+                    let mut exprs: Vec<Expr> = index.iter().map(|c| col_named(&c.name)).collect();
+                    exprs.push(value.alias("value"));
+                    scan.project(exprs).and_then(|b| b.build()).map_err(sql_error)?
                 }
             };
-            exprs.push(value.alias("value"));
-            let plan = LogicalPlanBuilder::scan(scan_name.as_str(), provider_as_source(table), None)
-                .and_then(|b| b.project(exprs))
-                .and_then(|b| b.build())
-                .map_err(sql_error)?;
             self.ctx
                 .register_table(name, Arc::new(ViewTable::new(plan, None)))
                 .map_err(sql_error)?;
@@ -417,8 +476,43 @@ fn value_mapping(meta: &ArrayMeta) -> Result<(DataType, Option<Expr>)> {
     Ok((table_type, Some(cast(sum, dtype.arrow_type()))))
 }
 
-/// The index columns of a dense array, from the Parquet row number (C order).
-fn dense_index_exprs(shape: &[u64]) -> Result<Vec<Expr>> {
+/// The name under which a view's scan passes each row's number in the file.
+const ROW_NUMBER: &str = "__arrstore_row_number";
+
+/// The name of the `SubqueryAlias` over the projection that adds [`ROW_NUMBER`].
+const ROW_NUMBER_ALIAS: &str = "__arrstore_rows";
+
+/// The scan's `columns` and each row's number in the file (`file_row_index()`) as
+/// [`ROW_NUMBER`], in a projection of its own under a `SubqueryAlias`.
+///
+/// The Parquet scan computes `file_row_index()` only when the projection that calls it ends up
+/// inside the scan. DataFusion 55 puts it there when that projection holds nothing but columns
+/// and the call; when the optimizer merges computations of the row number (`/`, `%`, casts)
+/// into it, the projection can stay above the round-robin repartition of a scan of one file
+/// group and fails at run time ("file_row_index() is source dependent and cannot be evaluated
+/// directly"). Projections are not merged across the `SubqueryAlias`.
+fn with_row_numbers(scan: LogicalPlanBuilder, columns: &[&str]) -> Result<LogicalPlanBuilder> {
+    let mut exprs: Vec<Expr> = columns.iter().map(|c| col_named(c)).collect();
+    exprs.push(datafusion::functions::core::expr_fn::file_row_index().alias(ROW_NUMBER));
+    scan.project(exprs)
+        .and_then(|b| b.alias(ROW_NUMBER_ALIAS))
+        .map_err(sql_error)
+}
+
+/// The cells of a dense array over the scan of its value column: the index columns, computed
+/// from each row's number in the file, and `value` (the logical value, computed by the
+/// expression `value` from the stored one).
+fn dense_view(scan: LogicalPlanBuilder, shape: &[u64], value: Expr) -> Result<LogicalPlan> {
+    let mut exprs = dense_index_exprs(shape, col_named(ROW_NUMBER))?;
+    exprs.push(value.alias("value"));
+    with_row_numbers(scan, &["value"])?
+        .project(exprs)
+        .and_then(|b| b.build())
+        .map_err(sql_error)
+}
+
+/// The index columns of a dense array, from the Parquet row number `row_number` (C order).
+fn dense_index_exprs(shape: &[u64], row_number: Expr) -> Result<Vec<Expr>> {
     let names = index_names(shape.len());
     let mut exprs = Vec::with_capacity(shape.len());
     for (axis, (&len, name)) in shape.iter().zip(&names).enumerate() {
@@ -429,7 +523,7 @@ fn dense_index_exprs(shape: &[u64]) -> Result<Vec<Expr>> {
                 problem: "more cells than SQL row numbers hold (2^63)".into(),
             })
         };
-        let mut e = datafusion::functions::core::expr_fn::file_row_index();
+        let mut e = row_number.clone();
         if stride > 1 {
             e = e / lit(as_i64(stride)?);
         }
@@ -439,6 +533,171 @@ fn dense_index_exprs(shape: &[u64]) -> Result<Vec<Expr>> {
         exprs.push(cast(e, Coords::dtype_for(len).arrow_type()).alias(name));
     }
     Ok(exprs)
+}
+
+/// The `length` column of a runs array.
+fn runs_length_column(meta: &ArrayMeta) -> Result<&ColumnMeta> {
+    meta.columns
+        .iter()
+        .find(|c| c.role == Role::Length)
+        .ok_or_else(|| Error::CorruptMetadata("a runs array without a length column".into()))
+}
+
+/// The most parts one step of [`runs_view`] cuts a piece of a run into.
+const RUN_SPLIT: u64 = 16;
+
+/// Internal column names of the runs view (its output leaves them out).
+const RUN_END: &str = "__arrstore_end";
+const RUN_START: &str = "__arrstore_start";
+const RUN_LEN: &str = "__arrstore_len";
+const RUN_PART: &str = "__arrstore_part";
+
+/// The cells of a runs array, one row per cell, over the scan of its run table: the index
+/// columns, typed as a dense array's, and `value` (the logical value, computed by the
+/// expression `value` from the stored one).
+///
+/// 1. [`with_row_numbers`]: each run's row number in the file.
+/// 2. A window, `sum(length) OVER (PARTITION BY <leading index columns> ORDER BY <row number>
+///    ROWS UNBOUNDED PRECEDING)`, gives each run's end in its row; its first cell is at
+///    `end - length`.
+/// 3. Steps of a projection and an `Unnest` cut the runs into cells: with `m` the least number
+///    such that `16^m` reaches the last axis' length, step `j` (1 to `m`) cuts every piece
+///    `[start, start + len)` into its blocks of `16^(m - j)` cells (the last one shorter), so a
+///    piece of a step has at most 16 blocks and after step `m` every piece is one cell, at
+///    `start`. The unnested list, a literal `[0, 1, .., blocks - 1]`, is picked by a `CASE` on
+///    the number of blocks. Runs keep their length until the step whose blocks are shorter, so
+///    the steps before the last handle about as many rows as there are runs. (One
+///    `unnest(range(start, start + len))` would do, but `range` is in DataFusion's
+///    `nested_expressions` feature, which this crate does not build.)
+/// 4. A projection names the coordinates and casts them to a dense array's index types.
+fn runs_view(scan: LogicalPlanBuilder, meta: &ArrayMeta, value: Expr) -> Result<LogicalPlan> {
+    use datafusion::logical_expr::expr::WindowFunction;
+    use datafusion::logical_expr::{case, ExprFunctionExt, WindowFrame};
+
+    let shape = &meta.shape;
+    let names = index_names(shape.len());
+    let Some((last_name, lead_names)) = names.split_last() else {
+        // A 0-d array: one run of one cell.
+        return scan
+            .project([value.alias("value")])
+            .and_then(|b| b.build())
+            .map_err(sql_error);
+    };
+    let row_cells = shape.last().copied().unwrap_or(1);
+    if i64::try_from(row_cells).is_err() {
+        return Err(Error::BadShape {
+            shape: shape.clone(),
+            problem: "a last axis longer than SQL integers hold (2^63)".into(),
+        });
+    }
+    let length = runs_length_column(meta)?;
+    let lead: Vec<Expr> = lead_names.iter().map(|n| col_named(n)).collect();
+    let keep = |more: Vec<Expr>| -> Vec<Expr> {
+        lead.iter()
+            .cloned()
+            .chain([col_named("value")])
+            .chain(more)
+            .collect()
+    };
+
+    // 1. The runs with their row numbers.
+    let mut columns: Vec<&str> = lead_names.iter().map(String::as_str).collect();
+    columns.extend([length.name.as_str(), "value"]);
+    let runs = with_row_numbers(scan, &columns)?;
+    // 2. The end of each run in its row.
+    let run_len = cast(col_named(&length.name), DataType::Int64);
+    let end = Expr::from(WindowFunction::new(
+        datafusion::functions_aggregate::sum::sum_udaf(),
+        vec![run_len.clone()],
+    ))
+    .partition_by(lead.clone())
+    .order_by(vec![col_named(ROW_NUMBER).sort(true, false)])
+    .window_frame(WindowFrame::new(Some(true)))
+    .build()
+    .map_err(sql_error)?
+    .alias(RUN_END);
+    let mut after_window = lead.clone();
+    after_window.extend([
+        value.alias("value"),
+        (col_named(RUN_END) - run_len.clone()).alias(RUN_START),
+        run_len.alias(RUN_LEN),
+    ]);
+    let mut b = runs
+        .window([end])
+        .and_then(|b| b.project(after_window))
+        .map_err(sql_error)?;
+    // 3. Cut the runs into blocks of RUN_SPLIT^(m-1), .., RUN_SPLIT, 1 cells (the blocks of each
+    //    step aligned to the piece's start), so that every step but the last handles few rows.
+    let int = |n: u64| lit(n as i64); // n < row_cells <= i64::MAX
+    let mut blocks: Vec<u64> = std::iter::successors(Some(1u64), |&b| b.checked_mul(RUN_SPLIT))
+        .take_while(|&b| b < row_cells)
+        .collect();
+    blocks.reverse();
+    // The longest a piece can be.
+    let mut longest = row_cells;
+    for block in blocks {
+        // A piece of l cells has (l - 1) / block + 1 blocks, at most `most`.
+        let most = longest.div_ceil(block).min(RUN_SPLIT);
+        let parts = |n: u64| -> Expr {
+            let items: Vec<ScalarValue> = (0..n).map(|i| ScalarValue::Int64(Some(i as i64))).collect(); // i < RUN_SPLIT
+            lit(ScalarValue::List(ScalarValue::new_list_nullable(
+                &items,
+                &DataType::Int64,
+            )))
+        };
+        let (s, l, q) = (col_named(RUN_START), col_named(RUN_LEN), col_named(RUN_PART));
+        let count = if block == 1 {
+            l.clone()
+        } else {
+            (l.clone() - int(1)) / int(block) + int(1)
+        };
+        let mut pick = case(count);
+        for n in 1..most {
+            pick = pick.when(int(n), parts(n));
+        }
+        let pick = pick.otherwise(parts(most)).map_err(sql_error)?;
+        // Block q starts q blocks after the piece and holds the rest of it when shorter.
+        let (start, len) = if block == 1 {
+            (s + q, int(1))
+        } else {
+            let offset = q * int(block);
+            let rest = l - offset.clone();
+            (
+                s + offset,
+                datafusion::functions::core::expr_fn::least(vec![int(block), rest]),
+            )
+        };
+        b = b
+            .project(keep(vec![
+                col_named(RUN_START),
+                col_named(RUN_LEN),
+                pick.alias(RUN_PART),
+            ]))
+            .and_then(|b| b.unnest_column(RUN_PART))
+            .and_then(|b| b.project(keep(vec![start.alias(RUN_START), len.alias(RUN_LEN)])))
+            .map_err(sql_error)?;
+        longest = longest.min(block);
+    }
+    // 4. The coordinates, typed as a dense array's.
+    let typed = |e: Expr, stored: &DataType, len: u64, name: &str| {
+        let t = Coords::dtype_for(len).arrow_type();
+        if *stored == t { e } else { cast(e, t) }.alias(name)
+    };
+    let index = meta.index_columns();
+    let mut exprs: Vec<Expr> = lead_names
+        .iter()
+        .zip(shape.iter())
+        .zip(&index)
+        .map(|((n, &len), c)| typed(col_named(n), &c.stored_type.arrow_type(), len, n))
+        .collect();
+    exprs.push(typed(
+        col_named(RUN_START),
+        &DataType::Int64,
+        row_cells,
+        last_name,
+    ));
+    exprs.push(col_named("value"));
+    b.project(exprs).and_then(|b| b.build()).map_err(sql_error)
 }
 
 /// A column reference by exact name (no identifier normalization).

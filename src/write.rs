@@ -209,29 +209,35 @@ fn write_cells<W: Write + Send, T: Element>(
             if let Some(r) = &runs_sample {
                 columns.extend(r.sample_columns(std::slice::from_ref(&(0..r.len())), &dense_n)?);
             }
-            let mut choices = encode::choose_columns(&columns, compression, rg)?;
-            let runs_choices = choices.split_off(sparse_end);
-            let sparse_choices = choices.split_off(1);
-            let choice = choices.remove(0);
-            let dense_bytes = dense_bytes(&choice);
-            let sparse_bytes = sparse.estimate(nnz, &sparse_choices, choice.best_bytes());
-            let runs_bytes = runs_sample.map(|r| {
-                let measured = runs_choices.iter().map(EncodingChoice::best_bytes).sum();
-                scale(measured, runs.runs(), r.len())
-            });
-            let estimates = Estimates {
-                dense_bytes,
+            // The layout is chosen at the requested level; only the kept layout's columns then
+            // climb the zstd level steps (a sparse or runs table is measured again whole).
+            let mut measured = encode::measure_candidates(&columns, compression, rg)?;
+            let best: Vec<u64> = measured
+                .iter()
+                .map(|m| m.iter().map(|(_, b)| *b).min().unwrap_or(0))
+                .collect();
+            let sparse_bytes = sparse.estimate(nnz, &best[1..sparse_end], best[0]);
+            let runs_bytes =
+                runs_sample.map(|r| scale(best[sparse_end..].iter().sum(), runs.runs(), r.len()));
+            let mut estimates = Estimates {
+                dense_bytes: scale(best[0], cells, sample.len()),
                 sparse_bytes,
                 runs_bytes,
                 sampled_cells: sample.len() as u64, // usize fits in u64
             };
-            let other = dense_bytes.min(sparse_bytes);
+            let other = estimates.dense_bytes.min(sparse_bytes);
             match runs_bytes {
                 Some(r) if r < other && r <= other / 100 * (100 - RUNS_MIN_SAVING_PERCENT) => {
                     (StoredLayout::Runs, Some(estimates), None)
                 }
-                _ if sparse_bytes < dense_bytes => (StoredLayout::Sparse, Some(estimates), None),
-                _ => (StoredLayout::Dense, Some(estimates), Some(choice)),
+                _ if sparse_bytes < estimates.dense_bytes => (StoredLayout::Sparse, Some(estimates), None),
+                _ => {
+                    measured.truncate(1);
+                    columns.truncate(1);
+                    let choice = encode::choose_levels(&columns, measured, compression, rg)?.remove(0);
+                    estimates.dense_bytes = dense_bytes(&choice);
+                    (StoredLayout::Dense, Some(estimates), Some(choice))
+                }
             }
         }
     };
@@ -450,9 +456,9 @@ impl SparseSample {
         }
     }
 
-    /// The estimated bytes of the whole COO table of `nnz` entries, given the choices for
-    /// [`SparseSample::columns`] and the measured bytes of the dense column of the same sample.
-    fn estimate(&self, nnz: usize, choices: &[EncodingChoice], dense_sample_bytes: u64) -> u64 {
+    /// The estimated bytes of the whole COO table of `nnz` entries, given the smallest measured
+    /// bytes of each of [`SparseSample::columns`] and of the dense column of the same sample.
+    fn estimate(&self, nnz: usize, best: &[u64], dense_sample_bytes: u64) -> u64 {
         match self {
             SparseSample::Raw(bytes) => *bytes,
             SparseSample::Columns {
@@ -460,13 +466,8 @@ impl SparseSample {
                 entries,
                 ..
             } => {
-                let index: u64 = choices[..*index_columns]
-                    .iter()
-                    .map(EncodingChoice::best_bytes)
-                    .sum();
-                let value = choices
-                    .get(*index_columns)
-                    .map_or(dense_sample_bytes, EncodingChoice::best_bytes);
+                let index: u64 = best[..*index_columns].iter().sum();
+                let value = best.get(*index_columns).copied().unwrap_or(dense_sample_bytes);
                 scale(index + value, nnz, *entries)
             }
         }

@@ -60,6 +60,11 @@ def test_pyarrow_and_duckdb_read_the_values(tmp_path, run, name):
         assert got.tobytes() == a.tobytes()
         rows = con.execute(f"SELECT value FROM '{path}'").fetchnumpy()["value"]
         assert logical(rows).reshape(a.shape).tobytes() == a.tobytes()
+    elif meta["layout"] == "runs":
+        got = np.repeat(logical(col("value")), col("length").astype(np.int64)).reshape(a.shape)
+        assert got.tobytes() == a.tobytes()
+        lengths = con.execute(f"SELECT length FROM '{path}'").fetchnumpy()["length"]
+        assert int(lengths.astype(np.int64).sum()) == a.size
     else:
         names = [c["name"] for c in meta["columns"] if c["role"] == "index"]
         dense = np.zeros(a.shape, a.dtype)

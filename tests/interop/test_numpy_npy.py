@@ -27,7 +27,7 @@ def sample(dtype, shape, seed):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(), (0,), (3, 0), (17,), (6, 7), (2, 3, 4)])
 @pytest.mark.parametrize("order", ["C", "F"])
-@pytest.mark.parametrize("layout", ["auto", "dense", "sparse"])
+@pytest.mark.parametrize("layout", ["auto", "dense", "sparse", "runs"])
 def test_round_trip_through_arrstore(tmp_path, run, dtype, shape, order, layout):
     a = np.asarray(sample(dtype, shape, 7), order=order)
     src, pq, out = tmp_path / "a.npy", tmp_path / "a.parquet", tmp_path / "b.npy"

@@ -40,6 +40,21 @@ def full_range(dtype, shape, rng, sparse):
     return a.reshape(shape)
 
 
+def repeated(dtype, shape, rng):
+    """Values over the dtype's whole range, each repeated 1 to 4 times along the last axis."""
+    base = full_range(dtype, shape[:-1] + (shape[-1] // 2,), rng, False)
+    reps = rng.integers(1, 5, base.shape[-1])
+    reps[-1] += shape[-1] - int(reps.sum()) if shape[-1] > int(reps.sum()) else 0
+    return np.repeat(base, reps, axis=-1)
+
+
+def labels(shape, rng):
+    """Segmentation-like labels: a few classes in blocks, their edges shifted row by row."""
+    idx = np.indices(shape).astype(np.float64)
+    wave = sum(np.sin(i / (19.0 + 7 * k) + rng.random() * 6) for k, i in enumerate(idx))
+    return np.digitize(wave, [-1.0, -0.2, 0.4, 1.1]).astype(np.int64)
+
+
 def cases():
     """(id, array, extra `arrstore write` arguments, expected stored type of the value column)."""
     rng = np.random.default_rng(42)
@@ -49,6 +64,7 @@ def cases():
         out.append((f"{d}-mostly-zero", full_range(d, (40, 30), rng, True), [], None))
         out.append((f"{d}-3d-sparse", full_range(d, (4, 5, 6), rng, True), ["--layout", "sparse"], None))
         out.append((f"{d}-dense-forced", full_range(d, (40, 30), rng, True), ["--layout", "dense"], None))
+        out.append((f"{d}-runs", repeated(d, (9, 14), rng), ["--layout", "runs"], None))
     out += [
         ("int64-counts-uint16", rng.integers(0, 60_000, (50, 40)).astype(np.int64), [], "uint16"),
         ("int64-counts-uint16-sparse",
@@ -81,6 +97,13 @@ def cases():
         ("empty", np.zeros((0, 4), dtype=np.uint32), [], None),
         ("empty-sparse", np.zeros((5, 4), dtype=np.int8), ["--layout", "sparse"], None),
         ("few-distinct-dictionary", rng.choice(np.array([0.1, 2.5, -7.75]), (200, 50)), [], None),
+        ("labels-auto-runs", labels((300, 400), rng), [], "uint8"),
+        ("labels-3d-runs", labels((3, 40, 50), rng), ["--layout", "runs"], "uint8"),
+        ("labels-1d-runs", labels((500,), rng), ["--layout", "runs"], "uint8"),
+        ("labels-runs-small-groups", labels((60, 70), rng), ["--layout", "runs", "--row-group-size", "7"],
+         "uint8"),
+        ("zero-d-runs", np.array(-2.5), ["--layout", "runs"], None),
+        ("empty-runs", np.zeros((3, 0), dtype=np.int16), ["--layout", "runs"], None),
         ("few-distinct-sparse-dictionary",
          np.where(rng.random((300, 200)) < 0.05, rng.choice(np.array([0.1, 2.5, -7.75]), (300, 200)), 0.0),
          ["--layout", "sparse"], None),
@@ -166,6 +189,11 @@ def reconstruct(path):
                      int(value_col.get("offset", 0)), dtype)
     if meta["layout"] == "dense":
         return values.reshape(shape, order="C")
+    if meta["layout"] == "runs":
+        # Each run is `length` cells of `value`, in C order.
+        length = next(c for c in meta["columns"] if c["role"] == "length")
+        lengths = column_numpy(table, length["name"]).astype(np.int64)
+        return np.repeat(values, lengths).reshape(shape, order="C")
     dense = np.full(shape, fill_of(meta, dtype), dtype=dtype)
     index = sorted((c for c in meta["columns"] if c["role"] == "index"), key=lambda c: c["axis"])
     coords = tuple(column_numpy(table, c["name"]).astype(np.int64) for c in index)
@@ -178,11 +206,13 @@ def test_pyarrow_reads_the_table_and_the_metadata(files, cid):
     a, path = files[cid]
     expected_stored = next(c[3] for c in CASES if c[0] == cid)
     meta = meta_of(path)
-    assert meta["format_version"] == "1.1"
+    assert meta["format_version"] == "1.2"
     assert meta["dtype"] == a.dtype.name and meta["shape"] == list(a.shape)
     assert meta["order"] == ("F" if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
                              else "C")
-    assert meta["layout"] in ("dense", "sparse")
+    assert meta["layout"] in ("dense", "sparse", "runs")
+    if cid.endswith("-runs"):
+        assert meta["layout"] == "runs", cid
     assert meta["writer"].startswith("arrstore ")
     table = pq.read_table(path)
     names = [c["name"] for c in meta["columns"]]
@@ -190,6 +220,27 @@ def test_pyarrow_reads_the_table_and_the_metadata(files, cid):
     if meta["layout"] == "dense":
         assert names == ["value"]
         assert table.num_rows == (1 if a.ndim == 0 else a.size)
+    elif meta["layout"] == "runs":
+        lead = ["row"] if a.ndim == 2 else [f"dim_{i}" for i in range(a.ndim - 1)]
+        assert names == lead + ["length", "value"]
+        assert meta["runs"] == table.num_rows
+        row_cells = a.shape[-1] if a.ndim else 1
+        lengths = column_numpy(table, "length").astype(np.int64)
+        assert meta["columns"][-2]["role"] == "length" and meta["columns"][-2]["stored_type"].startswith("uint")
+        assert lengths.size == 0 or lengths.min() >= 1
+        assert int(lengths.sum()) == a.size
+        # Each run lies in one row, whose coordinates its index columns hold.
+        starts = np.cumsum(lengths) - lengths
+        rows = starts // max(row_cells, 1)
+        assert np.array_equal((starts + lengths - 1) // max(row_cells, 1), rows)
+        if lead and a.size:
+            want = np.unravel_index(rows, a.shape[:-1])
+            for i, n in enumerate(lead):
+                assert np.array_equal(column_numpy(table, n).astype(np.int64), want[i]), n
+        # Maximal: two neighbouring runs in one row differ.
+        v = bits(column_numpy(table, "value"))
+        same_row = rows[1:] == rows[:-1]
+        assert not np.any(same_row & (v[1:] == v[:-1]))
     else:
         axes = ["row", "col"] if a.ndim == 2 else [f"dim_{i}" for i in range(a.ndim)]
         assert names == axes + ["value"]
@@ -292,6 +343,7 @@ def test_duckdb_applies_the_documented_sql_transform(files):
     got = duckdb.sql(f"SELECT CAST(value AS BIGINT) + {offset} AS value FROM read_parquet('{path}')").fetchnumpy()
     assert np.array_equal(got["value"].astype(np.int64), a.reshape(-1))
     a, path = files["int64-offset-sparse"]
+    offset = meta_of(path)["columns"][-1]["offset"]
     got = duckdb.sql(f"SELECT dim_0, CAST(value AS BIGINT) + {offset} AS value "
                      f"FROM read_parquet('{path}')").fetchnumpy()
     dense = np.zeros(a.shape, dtype=np.int64)
@@ -337,7 +389,7 @@ def test_format_md_recipe_on_a_signaling_nan(tmp_path, run):
     "zstd", "zstd(1)", "zstd(19)", "snappy", "lz4_raw", "uncompressed"])
 def test_every_codec_is_readable(tmp_path, run, codec):
     rng = np.random.default_rng(8)
-    for layout in ["dense", "sparse"]:
+    for layout in ["dense", "sparse", "runs"]:
         a = np.where(rng.random((60, 40)) < 0.2, rng.integers(-(2**40), 2**40, (60, 40)), 0)
         np.save(tmp_path / "a.npy", a)
         path = tmp_path / f"{layout}.parquet"
@@ -357,6 +409,20 @@ def test_small_row_groups_are_one_table(tmp_path, run):
     offset = meta_of(tmp_path / "a.parquet")["columns"][0].get("offset", 0)
     (s,) = duckdb.sql(f"SELECT sum(value::BIGINT) FROM read_parquet('{tmp_path / 'a.parquet'}')").fetchall()[0]
     assert s + offset * a.size == int(a.sum())
+
+
+def test_duckdb_expands_runs_in_sql(files):
+    # FORMAT.md's SQL for a runs table: a run's cells end at the running sum of its row's lengths.
+    for cid in ["labels-auto-runs", "labels-runs-small-groups"]:
+        a, path = files[cid]
+        got = duckdb.sql(
+            "SELECT row, unnest(range(stop - length, stop)) AS col, value FROM ("
+            "  SELECT row, length::BIGINT AS length, value, CAST(sum(length) OVER (PARTITION BY row"
+            "    ORDER BY file_row_number ROWS UNBOUNDED PRECEDING) AS BIGINT) AS stop"
+            f"  FROM read_parquet('{path}', file_row_number = true))").fetchnumpy()
+        b = np.zeros(a.shape, dtype=a.dtype)
+        b[got["row"].astype(np.int64), got["col"].astype(np.int64)] = got["value"]
+        assert len(got["value"]) == a.size and np.array_equal(b, a), cid
 
 
 @pytest.mark.xfail(reason="DuckDB 2.0.1 bug (not arrstore's): with Parquet min/max statistics, which "

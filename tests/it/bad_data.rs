@@ -161,6 +161,24 @@ bad_files! {
         Error::CorruptMetadata(_), "index column 'row' is stored as int8";
     sparse_too_big_to_densify: "sparse_too_big_to_densify.parquet" at Read =>
         Error::BadShape { .. }, "shape [2147483648, 2147483648]";
+    runs_length_overruns_row: "runs_length_overruns_row.parquet" at Read =>
+        Error::CorruptData(_), "run 2 has length 5; its row has 4 cells from its start (cell 0 of 4)";
+    runs_row_out_of_order: "runs_row_out_of_order.parquet" at Read =>
+        Error::CorruptData(_), "run 1 has coordinate 1 on axis 0; the runs before it end in the row at 0";
+    runs_length_zero: "runs_length_zero.parquet" at Read =>
+        Error::CorruptData(_), "run 1 has length 0";
+    runs_cover_too_few_cells: "runs_cover_too_few_cells.parquet" at Read =>
+        Error::CorruptData(_), "3 runs cover 11 cells; the shape has 12";
+    runs_count_mismatch: "runs_count_mismatch.parquet" at Open =>
+        Error::CorruptData(_), "the table has 3 rows; a runs array of shape [3, 4] with 4 runs needs 4";
+    runs_count_out_of_range: "runs_count_out_of_range.parquet" at Open =>
+        Error::CorruptMetadata(_), "13 runs; an array of shape [3, 4] has 3 to 12";
+    runs_without_count: "runs_without_count.parquet" at Open =>
+        Error::CorruptMetadata(_), "a runs array needs its number of runs";
+    runs_without_length_column: "runs_without_length_column.parquet" at Open =>
+        Error::CorruptMetadata(_), "0 length columns, expected 1";
+    runs_signed_length: "runs_signed_length.parquet" at Open =>
+        Error::CorruptMetadata(_), "length column 'length' is stored as int8";
 }
 
 #[test]
@@ -334,6 +352,31 @@ fn sparse_table(rows: &[Option<u8>], cols: &[Option<u8>], values: &[Option<u8>],
     )
 }
 
+/// The metadata of a valid runs int64 array of shape [3, 4] (`row`, `length` and `value` all
+/// `uint8`) with 6 runs, as the library writes it.
+fn runs_meta() -> Value {
+    let a = ndarray::arr2(&[[1i64, 1, 2, 2], [2, 2, 2, 3], [3, 3, 3, 1]]);
+    let (_, meta) = valid(&DynArray::from(a.into_dyn()), Layout::Runs);
+    assert_eq!(meta["layout"], "runs", "{meta}");
+    assert_eq!(meta["runs"], 6, "{meta}");
+    for c in 0..3 {
+        assert_eq!(meta["columns"][c]["stored_type"], "uint8", "{meta}");
+    }
+    meta
+}
+
+/// A run table of `rows`, `lengths` and `values` under `meta`.
+fn runs_table(rows: &[u8], lengths: &[u8], values: &[u8], meta: &Value) -> Vec<u8> {
+    forge(
+        vec![
+            ("row", arc(UInt8Array::from(rows.to_vec()))),
+            ("length", arc(UInt8Array::from(lengths.to_vec()))),
+            ("value", arc(UInt8Array::from(values.to_vec()))),
+        ],
+        Some(meta.to_string()),
+    )
+}
+
 /// A dense metadata object.
 fn dense_meta(dtype: &str, shape: &[u64], stored: &str, offset: i64) -> Value {
     let cells: u64 = shape.iter().product();
@@ -394,6 +437,16 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
     huge["columns"][0]["stored_type"] = json!("uint32");
     huge["columns"][1]["stored_type"] = json!("uint32");
     huge["columns"][2]["stored_type"] = json!("float64");
+    let runs = runs_meta();
+    let runs_with = |edit: &dyn Fn(&mut Value)| {
+        let mut m = runs.clone();
+        edit(&mut m);
+        m
+    };
+    let (runs_3, runs_4) = (
+        runs_with(&|m| m["runs"] = json!(3)),
+        runs_with(&|m| m["runs"] = json!(4)),
+    );
 
     vec![
         ("empty.parquet", Vec::new()),
@@ -562,6 +615,75 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
                     ("value", arc(UInt8Array::from(vec![1u8, 2, 3]))),
                 ],
                 Some(signed_rows.to_string()),
+            ),
+        ),
+        (
+            "runs_length_overruns_row.parquet",
+            runs_table(&[0, 0, 1, 2], &[2, 2, 5, 3], &[1, 2, 2, 3], &runs_4),
+        ),
+        (
+            "runs_row_out_of_order.parquet",
+            runs_table(&[0, 1, 1], &[2, 4, 4], &[1, 2, 3], &runs_3),
+        ),
+        (
+            "runs_length_zero.parquet",
+            runs_table(&[0, 1, 1, 2], &[4, 0, 4, 4], &[1, 2, 2, 3], &runs_4),
+        ),
+        (
+            "runs_cover_too_few_cells.parquet",
+            runs_table(&[0, 1, 2], &[4, 4, 3], &[1, 2, 3], &runs_3),
+        ),
+        (
+            "runs_count_mismatch.parquet",
+            runs_table(&[0, 1, 2], &[4, 4, 4], &[1, 2, 3], &runs_4),
+        ),
+        (
+            "runs_count_out_of_range.parquet",
+            runs_table(
+                &[0, 1, 2],
+                &[4, 4, 4],
+                &[1, 2, 3],
+                &runs_with(&|m| m["runs"] = json!(13)),
+            ),
+        ),
+        (
+            "runs_without_count.parquet",
+            runs_table(
+                &[0, 1, 2],
+                &[4, 4, 4],
+                &[1, 2, 3],
+                &runs_with(&|m| {
+                    m.as_object_mut().unwrap().remove("runs");
+                }),
+            ),
+        ),
+        (
+            "runs_without_length_column.parquet",
+            runs_table(
+                &[0, 1, 2],
+                &[4, 4, 4],
+                &[1, 2, 3],
+                &runs_with(&|m| {
+                    m["runs"] = json!(3);
+                    m["columns"].as_array_mut().unwrap().remove(1);
+                }),
+            ),
+        ),
+        (
+            "runs_signed_length.parquet",
+            forge(
+                vec![
+                    ("row", arc(UInt8Array::from(vec![0u8, 1, 2]))),
+                    ("length", arc(Int8Array::from(vec![4i8, 4, 4]))),
+                    ("value", arc(UInt8Array::from(vec![1u8, 2, 3]))),
+                ],
+                Some(
+                    runs_with(&|m| {
+                        m["runs"] = json!(3);
+                        m["columns"][1]["stored_type"] = json!("int8");
+                    })
+                    .to_string(),
+                ),
             ),
         ),
         (

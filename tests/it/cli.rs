@@ -128,7 +128,7 @@ fn every_dtype_and_shape_round_trips_bit_exactly_in_every_layout() {
     for (name, a) in all_arrays() {
         let input = dir.join(format!("{name}.npy"));
         write_npy(&input, &a, false).unwrap();
-        for layout in ["auto", "dense", "sparse"] {
+        for layout in ["auto", "dense", "sparse", "runs"] {
             let pq = dir.join(format!("{name}.{layout}.parquet"));
             let back = dir.join(format!("{name}.{layout}.npy"));
             ok(
@@ -146,6 +146,7 @@ fn every_dtype_and_shape_round_trips_bit_exactly_in_every_layout() {
             match layout {
                 "dense" => assert_eq!(meta.layout, StoredLayout::Dense, "{name}"),
                 "sparse" => assert_eq!(meta.layout, StoredLayout::Sparse, "{name}"),
+                "runs" => assert_eq!(meta.layout, StoredLayout::Runs, "{name}"),
                 _ => {}
             }
             ok(
@@ -252,6 +253,37 @@ fn write_prints_one_summary_line_naming_the_output_dtype_and_layout() {
         "{r:?}"
     );
 
+    let r = ok(dir, &["write", "counts.npy", "runs.parquet", "--layout", "runs"]);
+    // The number of runs, with thousands separators.
+    let runs = ArrayFile::open(dir.join("runs.parquet"))
+        .unwrap()
+        .meta()
+        .runs
+        .unwrap();
+    let digits = runs.to_string();
+    let runs: String = digits
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            (i > 0 && (digits.len() - i).is_multiple_of(3))
+                .then_some(',')
+                .into_iter()
+                .chain([c])
+        })
+        .collect();
+    assert!(
+        r.stdout.starts_with(&format!(
+            "runs.parquet: int64 40x50 -> runs, {runs}, values as uint8"
+        )),
+        "{r:?}"
+    );
+    let r = ok(dir, &["info", "runs.parquet"]);
+    assert!(
+        r.stdout
+            .contains(&format!("layout     runs ({runs} runs along the last axis)")),
+        "{r:?}"
+    );
+
     let r = ok(dir, &["write", "counts.npy", "quiet.parquet", "--quiet"]);
     assert_eq!(r.stdout, "", "--quiet prints nothing");
     let r = ok(
@@ -267,6 +299,7 @@ fn write_prints_one_summary_line_naming_the_output_dtype_and_layout() {
     for (file, layout) in [
         ("dense.parquet", StoredLayout::Dense),
         ("sparse.parquet", StoredLayout::Sparse),
+        ("runs.parquet", StoredLayout::Runs),
     ] {
         let f = ArrayFile::open(dir.join(file)).unwrap();
         assert_eq!(f.meta().layout, layout, "{file}");

@@ -670,3 +670,104 @@ fn fill_is_recorded_in_the_key_value_metadata() {
     assert_eq!(batches(&file).iter().map(|b| b.num_rows()).sum::<usize>(), 1);
     assert_eq!(batches(&file)[0].column(0).null_count(), 0);
 }
+
+/// Labels in bands whose edges shift by one cell every `shift` rows: few runs per row.
+fn bands(rows: usize, cols: usize, shift: usize) -> Array2<i64> {
+    Array2::from_shape_fn((rows, cols), |(i, j)| ((j + i / shift) / 40 % 5) as i64 * 1000)
+}
+
+/// Labels in bands whose edges wander pseudo-randomly by a cell or none from row to row, as a
+/// smooth field cut into classes.
+fn wandering_bands(rows: usize, cols: usize) -> Array2<i64> {
+    let mut edges: Vec<i64> = (1..8).map(|k| k * cols as i64 / 8).collect();
+    let mut a = Array2::zeros((rows, cols));
+    for i in 0..rows {
+        for (k, e) in edges.iter_mut().enumerate() {
+            *e += (mix((i * 8 + k) as u64) % 3) as i64 - 1;
+        }
+        for j in 0..cols {
+            a[[i, j]] = edges.iter().filter(|&&e| e <= j as i64).count() as i64 % 5;
+        }
+    }
+    a
+}
+
+#[test]
+fn runs_2d_are_row_length_value_in_c_order() {
+    let a = bands(30, 300, 3);
+    let (file, s) = write(&a, &WriteOptions::default().with_layout(Layout::Runs));
+    let footer = read_footer(&file);
+    assert_eq!(column_names(&footer), ["row", "length", "value"]);
+    assert_physical_columns(&file, &s.meta, zstd);
+    let roles: Vec<_> = s
+        .meta
+        .columns
+        .iter()
+        .map(|c| (c.role, c.axis, c.stored_type))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            (arrstore::meta::Role::Index, Some(0), DType::U8),
+            (arrstore::meta::Role::Length, None, DType::U16),
+            (arrstore::meta::Role::Value, None, DType::U16),
+        ],
+        "row fits uint8 (30 rows), length needs uint16 (300 > 255), values 0..4000 uint16"
+    );
+    // The runs, computed here from the array: every row cut where the value changes.
+    let (mut rows, mut lengths, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, row) in a.outer_iter().enumerate() {
+        let mut start = 0;
+        for j in 1..=row.len() {
+            if j == row.len() || row[j] != row[start] {
+                rows.push(i as u64);
+                lengths.push((j - start) as u64);
+                values.push(row[start] as u64);
+                start = j;
+            }
+        }
+    }
+    assert_eq!(column_u64(&file, "row"), rows);
+    assert_eq!(column_u64(&file, "length"), lengths);
+    assert_eq!(column_u64(&file, "value"), values);
+    assert_eq!(s.meta.runs, Some(rows.len() as u64));
+    assert_eq!(footer.file_metadata().num_rows() as usize, rows.len());
+    let sizes = ArrayFile::new(file).unwrap().sizes();
+    assert_eq!(sizes.runs, Some(rows.len() as u64));
+    assert_eq!(sizes.narrowed_bytes, rows.len() as u64 * (1 + 2 + 2));
+}
+
+#[test]
+fn runs_of_other_ranks_and_auto_choice() {
+    // 3-D: dim_0 and dim_1 index a row of the last axis; 1-D: no index column.
+    let cube = Array3::from_shape_fn((2, 3, 50), |(i, j, k)| (k / 10 + i + j) as u8);
+    let (file, s) = write(&cube, &WriteOptions::default().with_layout(Layout::Runs));
+    assert_eq!(
+        column_names(&read_footer(&file)),
+        ["dim_0", "dim_1", "length", "value"]
+    );
+    assert_eq!(s.meta.runs, Some(2 * 3 * 5));
+    assert_eq!(column_u64(&file, "dim_1")[..6], [0, 0, 0, 0, 0, 1]);
+    let line = Array1::from_shape_fn(1000, |i| (i / 100) as f64 * 0.5);
+    let (file, s) = write(&line, &WriteOptions::default().with_layout(Layout::Runs));
+    assert_eq!(column_names(&read_footer(&file)), ["length", "value"]);
+    assert_eq!(column_u64(&file, "length"), [100; 10]);
+    assert_eq!(
+        s.meta.value_column().stored_type,
+        DType::F32,
+        "halves survive float32"
+    );
+
+    // Auto: long runs are stored as runs; distinct neighbours never measure runs at all.
+    let (_, s) = write(&wandering_bands(400, 600), &WriteOptions::default());
+    let e = s.meta.estimates.unwrap();
+    assert_eq!(s.meta.layout, arrstore::StoredLayout::Runs, "{e:?}");
+    assert!(e.runs_bytes.unwrap() < e.dense_bytes.min(e.sparse_bytes), "{e:?}");
+    let (_, s) = write(&counts(), &WriteOptions::default());
+    assert_eq!(
+        s.meta.estimates.unwrap().runs_bytes,
+        None,
+        "as many runs as cells"
+    );
+    assert_eq!(s.meta.layout, arrstore::StoredLayout::Dense);
+}

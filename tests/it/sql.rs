@@ -1,7 +1,8 @@
 //! SQL over stored arrays: real DataFusion sessions over files the library wrote, every answer
 //! compared with values computed directly from the ndarray; logical values of narrowed columns;
-//! the index columns of dense arrays; pushdown shown by EXPLAIN; errors; results back into
-//! arrays; stores; and the `arrstore sql` command.
+//! the index columns of dense arrays; runs arrays read as the dense arrays of the same data;
+//! pushdown shown by EXPLAIN; errors; results back into arrays; stores; and the `arrstore sql`
+//! command.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,7 +11,8 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type, UInt64Type};
 use arrstore::sql::ArraySession;
 use arrstore::{
-    read_coo, write_array, ArrayFile, DType, DynArray, DynCoo, Element, Layout, Scalar, WriteOptions,
+    read_coo, write_array, ArrayFile, DType, DynArray, DynCoo, Element, Layout, Scalar, StoredLayout,
+    WriteOptions,
 };
 use ndarray::{Array2, Array3, ArrayD, Axis};
 
@@ -418,7 +420,8 @@ fn pruning_metric(text: &str, name: &str) -> (usize, usize) {
         .split_whitespace()
         .filter_map(|w| w.parse().ok())
         .collect();
-    let [total, matched] = numbers[..] else {
+    // "T total → M matched", maybe followed by "-> F fully matched".
+    let [total, matched, ..] = numbers[..] else {
         panic!("{metric}")
     };
     (total, matched)
@@ -870,4 +873,442 @@ fn widened_values_are_pruned_and_offset_values_are_exact() {
         scalar(&s, "SELECT count(*) FROM o WHERE value >= 5000000200"),
         b.iter().filter(|&&v| v >= 5_000_000_200).count().to_string()
     );
+}
+
+// Runs layout: a runs file reads in SQL as the dense file of the same array does.
+
+fn runs() -> WriteOptions {
+    WriteOptions::default().with_layout(Layout::Runs)
+}
+
+/// Writes `a` as a dense file and, with `runs_opts`, as a runs file; registers them as `d` and
+/// `r` in a session of four partitions (whatever the machine's cores). Returns the session and
+/// the runs file.
+fn dense_and_runs<T: Element>(
+    a: &ArrayD<T>,
+    runs_opts: &WriteOptions,
+    tmp: &Path,
+) -> (ArraySession, std::path::PathBuf) {
+    let n = rand_name();
+    let (dp, rp) = (
+        tmp.join(format!("d{n}.parquet")),
+        tmp.join(format!("r{n}.parquet")),
+    );
+    write_array(&dp, a, &dense()).unwrap();
+    write_array(&rp, a, runs_opts).unwrap();
+    assert_eq!(ArrayFile::open(&dp).unwrap().meta().layout, StoredLayout::Dense);
+    assert_eq!(ArrayFile::open(&rp).unwrap().meta().layout, StoredLayout::Runs);
+    let mut s = ArraySession::new();
+    s.register_array("d", &dp).unwrap();
+    s.register_array("r", &rp).unwrap();
+    query(&s, "SET datafusion.execution.target_partitions = 4");
+    (s, rp)
+}
+
+/// The result of `q` as one batch (also when it has no rows).
+fn one_batch(s: &ArraySession, q: &str) -> RecordBatch {
+    let (schema, batches) = rt()
+        .block_on(s.query_with_schema(q))
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
+    arrow::compute::concat_batches(&schema, &batches).unwrap()
+}
+
+/// The cells of a column as text; floats as their bits (every NaN as `NaN`, so -0.0 and 0.0
+/// differ).
+fn cell_texts(c: &dyn arrow::array::Array) -> Vec<String> {
+    let float = |bits: u64, nan: bool| {
+        if nan {
+            "NaN".to_string()
+        } else {
+            format!("{bits:#x}")
+        }
+    };
+    (0..c.len())
+        .map(|i| match c.data_type() {
+            DataType::Float64 => {
+                let v = c.as_primitive::<Float64Type>().value(i);
+                float(v.to_bits(), v.is_nan())
+            }
+            DataType::Float32 => {
+                let v = c.as_primitive::<arrow::datatypes::Float32Type>().value(i);
+                float(u64::from(v.to_bits()), v.is_nan())
+            }
+            _ => arrow::util::display::array_value_to_string(c, i).unwrap(),
+        })
+        .collect()
+}
+
+/// Runs `q` on the dense table (`{t}` read as `d`) and on the runs table (`r`), asserts that
+/// both give the same column names, types and rows, and returns the result.
+fn same_on_both(s: &ArraySession, q: &str) -> RecordBatch {
+    let d = one_batch(s, &q.replace("{t}", "d"));
+    let r = one_batch(s, &q.replace("{t}", "r"));
+    let fields = |b: &RecordBatch| -> Vec<(String, DataType)> {
+        b.schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect()
+    };
+    assert_eq!(fields(&r), fields(&d), "{q}");
+    for (i, (x, y)) in r.columns().iter().zip(d.columns()).enumerate() {
+        assert_eq!(cell_texts(x.as_ref()), cell_texts(y.as_ref()), "{q}: column {i}");
+    }
+    d
+}
+
+/// The same queries on the dense and the runs table of `a` (registered by `dense_and_runs`):
+/// every cell in C order, value counts, filters on the first and the last axis and on the value
+/// (`value_filter`), per-index aggregates; and `query_coo` on either gives `a` back. Run with
+/// each file's scan split between the partitions (the session's default), then with one scan
+/// a file.
+fn check_runs_like_dense<T: Element>(s: &ArraySession, a: &ArrayD<T>, value_filter: &str) {
+    check_queries(s, a, value_filter);
+    query(
+        s,
+        "SET datafusion.optimizer.repartition_file_min_size = 1000000000",
+    );
+    check_queries(s, a, value_filter);
+    query(s, "SET datafusion.optimizer.repartition_file_min_size = 1");
+}
+
+fn check_queries<T: Element>(s: &ArraySession, a: &ArrayD<T>, value_filter: &str) {
+    let ndim = a.ndim();
+    let shape = a.shape();
+    let names = arrstore::write::index_names(ndim);
+    let idx = names.join(", ");
+    let all = if ndim == 0 {
+        same_on_both(s, "SELECT value FROM {t}")
+    } else {
+        same_on_both(s, &format!("SELECT {idx}, value FROM {{t}} ORDER BY {idx}"))
+    };
+    assert_eq!(all.num_rows(), a.len());
+    for axis in 0..ndim {
+        let want: Vec<i64> = ndarray::indices(a.raw_dim())
+            .into_iter()
+            .map(|ix| ix[axis] as i64)
+            .collect();
+        assert_eq!(i64s(std::slice::from_ref(&all), axis), want, "axis {axis}");
+    }
+    let counts = same_on_both(
+        s,
+        "SELECT value, count(*) AS n FROM {t} GROUP BY value ORDER BY value",
+    );
+    // Distinct values as SQL groups them: by bits, -0.0 with 0.0.
+    let negative_zero = match T::DTYPE {
+        DType::F64 => Some(1u64 << 63),
+        DType::F32 => Some(1u64 << 31),
+        _ => None,
+    };
+    let mut distinct: Vec<u64> = a
+        .iter()
+        .map(|v| v.to_bits())
+        .map(|b| if Some(b) == negative_zero { 0 } else { b })
+        .collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(counts.num_rows(), distinct.len());
+    assert_eq!(
+        i64s(std::slice::from_ref(&counts), 1).iter().sum::<i64>(),
+        a.len() as i64
+    );
+    if ndim == 0 {
+        return;
+    }
+
+    let (first, last) = (&names[0], &names[ndim - 1]);
+    let (mid, lo) = (shape[0] / 2, shape[ndim - 1] / 3);
+    let hi = lo + 5;
+    let b = same_on_both(
+        s,
+        &format!("SELECT {idx}, value FROM {{t}} WHERE {first} = {mid} ORDER BY {idx}"),
+    );
+    // Cells that share one coordinate on the first axis (none when an axis is empty).
+    let per_first = a.len().checked_div(shape[0]).unwrap_or(0);
+    assert_eq!(b.num_rows(), if mid < shape[0] { per_first } else { 0 });
+    let b = same_on_both(
+        s,
+        &format!("SELECT {idx}, value FROM {{t}} WHERE {last} BETWEEN {lo} AND {hi} ORDER BY {idx}"),
+    );
+    let per_last = a.len().checked_div(shape[ndim - 1]).unwrap_or(0);
+    let in_range = (lo..=hi).filter(|&k| k < shape[ndim - 1]).count();
+    assert_eq!(b.num_rows(), per_last * in_range);
+    same_on_both(
+        s,
+        &format!("SELECT {idx}, value FROM {{t}} WHERE {first} >= {mid} AND {last} < {lo} ORDER BY {idx}"),
+    );
+    same_on_both(
+        s,
+        &format!(
+            "SELECT {first}, count(*) AS n, min(value) AS lo, max(value) AS hi FROM {{t}} GROUP BY {first} ORDER BY {first}"
+        ),
+    );
+    same_on_both(
+        s,
+        &format!(
+            "SELECT {last}, count(*) AS n, min(value) AS lo, max(value) AS hi FROM {{t}} GROUP BY {last} ORDER BY {last}"
+        ),
+    );
+    same_on_both(
+        s,
+        &format!("SELECT {idx}, value FROM {{t}} WHERE {value_filter} ORDER BY {idx}"),
+    );
+    // A filter that repeats a computation on the first axis, and one on the value.
+    let before = mid + 2;
+    same_on_both(
+        s,
+        &format!(
+            "SELECT {idx}, value FROM {{t}} WHERE {first} + 1 > 1 AND {first} + 1 < {before} ORDER BY {idx}"
+        ),
+    );
+    // Aggregates of a coordinate alone, and the value filter without coordinates.
+    same_on_both(
+        s,
+        &format!("SELECT count(*) AS n, sum({last}) AS s, max({first}) AS m FROM {{t}}"),
+    );
+    same_on_both(
+        s,
+        &format!("SELECT count(*) AS n, min(value) AS lo FROM {{t}} WHERE {value_filter}"),
+    );
+
+    // A join of the two tables on every coordinate pairs each cell once.
+    let on: Vec<String> = names.iter().map(|n| format!("d.{n} = r.{n}")).collect();
+    assert_eq!(
+        scalar(
+            s,
+            &format!("SELECT count(*) FROM d JOIN r ON {}", on.join(" AND "))
+        ),
+        a.len().to_string()
+    );
+
+    let want = DynArray::from(a.clone());
+    for t in ["d", "r"] {
+        let c = rt()
+            .block_on(s.query_coo(&format!("SELECT {idx}, value FROM {t}"), None))
+            .unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert_eq!(c.shape(), shape, "{t}");
+        assert!(c.to_dense().bit_eq(&want), "{t}");
+    }
+}
+
+#[test]
+fn runs_arrays_read_like_dense_arrays() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 2-D labels near 10^12 (stored narrowed with an offset), blocks and single-cell specks.
+    let labels = ArrayD::from_shape_fn(vec![48, 70], |d| {
+        let (i, j) = (d[0], d[1]);
+        let speck = if (i * j) % 37 == 5 { 100 } else { 0 };
+        1_000_000_000_000i64 + ((i / 16) * 5 + j / 15) as i64 + speck
+    });
+    let (s, _) = dense_and_runs(&labels, &runs(), tmp.path());
+    check_runs_like_dense(&s, &labels, "value BETWEEN 1000000000003 AND 1000000000007");
+
+    // 2-D floats: runs of 0.0, -0.0, NaN, infinity and others.
+    let levels = [0.0, -0.0, f64::NAN, 2.5, -1.25, f64::INFINITY];
+    let floats = ArrayD::from_shape_fn(vec![30, 41], |d| {
+        let (i, j) = (d[0], d[1]);
+        if (i + 3 * j) % 29 == 0 {
+            0.1 * j as f64
+        } else {
+            levels[(i / 3 + j / 7) % levels.len()]
+        }
+    });
+    let (s, _) = dense_and_runs(&floats, &runs(), tmp.path());
+    check_runs_like_dense(&s, &floats, "value BETWEEN -2.0 AND 0.5");
+
+    // 1-D uint64 above 2^63 (an offset beyond BIGINT): 1,000 cells in runs of 37.
+    let big = ArrayD::from_shape_fn(vec![1000], |d| u64::MAX - (d[0] as u64 / 37) % 5);
+    let (s, _) = dense_and_runs(&big, &runs(), tmp.path());
+    check_runs_like_dense(&s, &big, "value > 18446744073709551612");
+
+    // 3-D int32 and a 2-D bool mask.
+    let cube = ArrayD::from_shape_fn(vec![4, 6, 33], |d| {
+        let (i, j, k) = (d[0], d[1], d[2]);
+        if k < 11 + j {
+            ((i + j) % 3) as i32 * 1000 - 7
+        } else {
+            (k / 5) as i32
+        }
+    });
+    let (s, _) = dense_and_runs(&cube, &runs(), tmp.path());
+    check_runs_like_dense(&s, &cube, "value BETWEEN -10 AND 3");
+    let mask = ArrayD::from_shape_fn(vec![20, 300], |d| (d[1] / (d[0] + 3)) % 2 == 0);
+    let (s, _) = dense_and_runs(&mask, &runs(), tmp.path());
+    check_runs_like_dense(&s, &mask, "value");
+}
+
+/// A cell of row `r` at `k` whose runs have many lengths: the whole row, alternating cells, and
+/// runs of 1, 2, 3, .. cells.
+fn run_pattern(r: usize, k: usize) -> i32 {
+    match r % 3 {
+        0 => 7,
+        1 => (k % 2) as i32,
+        _ => {
+            // The run that cell k is in when runs have lengths 1, 2, 3, ...
+            let mut run = 0;
+            while (run + 1) * (run + 2) / 2 <= k {
+                run += 1;
+            }
+            (run % 4) as i32 - 2
+        }
+    }
+}
+
+#[test]
+fn runs_of_every_length_and_edge_shapes() {
+    // Last axes around the lengths where the view cuts runs in more steps (16, 256, 4096), one
+    // cell per row, no cells, and 0-d.
+    let tmp = tempfile::tempdir().unwrap();
+    let shapes: [&[usize]; 11] = [
+        &[3, 16],
+        &[3, 17],
+        &[3, 256],
+        &[3, 257],
+        &[4097],
+        &[7, 1],
+        &[2, 3, 1],
+        &[0, 5],
+        &[4, 0],
+        &[0],
+        &[],
+    ];
+    for shape in shapes {
+        let a = ArrayD::from_shape_fn(shape.to_vec(), |d| {
+            let n = shape.len();
+            let k = if n == 0 { 0 } else { d[n - 1] };
+            let r = (0..n.saturating_sub(1)).fold(0, |acc, axis| acc * shape[axis] + d[axis]);
+            if n == 0 {
+                42
+            } else {
+                run_pattern(r, k)
+            }
+        });
+        let (s, _) = dense_and_runs(&a, &runs(), tmp.path());
+        check_runs_like_dense(&s, &a, "value > 0");
+    }
+}
+
+/// The number of runs of each row of `a` (cells that share every coordinate but the last),
+/// runs being cells with equal bits.
+fn runs_per_row<T: Element>(a: &ArrayD<T>) -> Vec<usize> {
+    let last = a.ndim() - 1;
+    a.lanes(Axis(last))
+        .into_iter()
+        .map(|row| {
+            let v: Vec<u64> = row.iter().map(|x| x.to_bits()).collect();
+            usize::from(!v.is_empty()) + v.windows(2).filter(|w| w[0] != w[1]).count()
+        })
+        .collect()
+}
+
+#[test]
+fn runs_files_with_many_row_groups() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut g = Lcg(23);
+    // 1-D: one row of 20,000 cells in some 900 runs, 100 runs a row group: the window adds the
+    // lengths of runs from every row group, read by different partitions.
+    let mut cells = Vec::new();
+    while cells.len() < 20_000 {
+        let (len, v) = (1 + g.next() as usize % 40, (g.next() % 7) as i16 - 3);
+        cells.extend(std::iter::repeat_n(v, len));
+    }
+    cells.truncate(20_000);
+    let strip = ArrayD::from_shape_vec(vec![20_000], cells).unwrap();
+    let (s, path) = dense_and_runs(&strip, &runs().with_row_group_size(100), tmp.path());
+    let file = ArrayFile::open(&path).unwrap();
+    assert_eq!(file.meta().runs, Some(runs_per_row(&strip)[0] as u64));
+    assert!(file.parquet_metadata().num_row_groups() >= 8);
+    check_runs_like_dense(&s, &strip, "value BETWEEN -1 AND 1");
+
+    // 2-D: rows of 30 to 900 runs, 64 runs a row group, so that rows continue from one row group
+    // into the next.
+    let widths: Vec<usize> = (0..80).map(|_| 1 + g.next() as usize % 30).collect();
+    let image = Array2::from_shape_fn((80, 900), |(i, j)| ((j / widths[i] + i) % 5) as u8 * 3);
+    let image = image.into_dyn();
+    let (s, path) = dense_and_runs(&image, &runs().with_row_group_size(64), tmp.path());
+    let file = ArrayFile::open(&path).unwrap();
+    let md = file.parquet_metadata();
+    let groups = md.num_row_groups();
+    assert!(groups >= 10, "{groups} row groups");
+    // Runs before each row's end, and the runs before each row group's end.
+    let row_ends: Vec<usize> = runs_per_row(&image)
+        .iter()
+        .scan(0, |acc, &n| {
+            *acc += n;
+            Some(*acc)
+        })
+        .collect();
+    let group_ends: Vec<usize> = (0..groups)
+        .scan(0, |acc, g| {
+            *acc += md.row_group(g).num_rows() as usize;
+            Some(*acc)
+        })
+        .collect();
+    assert_eq!(group_ends.last(), row_ends.last());
+    let crossing = group_ends.iter().filter(|e| !row_ends.contains(e)).count();
+    assert!(
+        crossing >= groups / 2,
+        "{crossing} of {groups} row groups end inside a row"
+    );
+    check_runs_like_dense(&s, &image, "value = 6");
+    for r in [0, 17, 79] {
+        same_on_both(
+            &s,
+            &format!("SELECT col, value FROM {{t}} WHERE row = {r} ORDER BY col"),
+        );
+    }
+
+    // A filter on the row reaches the scan and prunes row groups; one on the column does not
+    // (it is computed from the runs' lengths), and neither does one on the value when the
+    // query reads the column (a run's place in its row depends on the runs before it).
+    let q = "SELECT count(*), sum(value) FROM r WHERE row BETWEEN 40 AND 41";
+    let scan = |q: &str| -> String {
+        let plan = plan_text(&s, q);
+        plan.lines()
+            .find(|l| l.contains("DataSourceExec"))
+            .unwrap_or_else(|| panic!("no scan in\n{plan}"))
+            .to_string()
+    };
+    let line = scan(q);
+    assert!(
+        line.contains("pruning_predicate=") && line.contains("row_min@") && line.contains("row_max@"),
+        "{line}"
+    );
+    let text = query(&s, &format!("EXPLAIN ANALYZE {q}"))[0]
+        .column(1)
+        .as_string::<i32>()
+        .value(0)
+        .to_string();
+    let (total, matched) = pruning_metric(&text, "row_groups_pruned_statistics");
+    assert_eq!(total, groups);
+    assert!(matched <= 3, "{matched} of {total} row groups read:\n{text}");
+    let b = query(&s, q);
+    let rows = image.slice(ndarray::s![40..=41, ..]);
+    assert_eq!(i64s(&b, 0)[0], rows.len() as i64);
+    assert_eq!(i64s(&b, 1)[0], rows.iter().map(|&v| i64::from(v)).sum::<i64>());
+    for q in [
+        "SELECT count(*) FROM r WHERE col = 7",
+        "SELECT sum(col) FROM r WHERE value = 6",
+    ] {
+        let line = scan(q);
+        assert!(!line.contains("predicate="), "{q}: {line}");
+    }
+    let sixes = image.iter().filter(|&&v| v == 6).count();
+    let col_sum: usize = image
+        .indexed_iter()
+        .filter(|(_, &v)| v == 6)
+        .map(|(ix, _)| ix[1])
+        .sum();
+    assert_eq!(
+        scalar(&s, "SELECT sum(col) FROM r WHERE value = 6"),
+        col_sum.to_string()
+    );
+    // Without the column, the runs' places are not needed: the value filter reaches the scan.
+    let q = "SELECT count(*) FROM r WHERE value = 6";
+    let line = scan(q);
+    assert!(
+        line.contains("pruning_predicate=") && line.contains("value_max@"),
+        "{line}"
+    );
+    assert_eq!(scalar(&s, q), sixes.to_string());
 }

@@ -60,7 +60,8 @@ pub struct WriteArgs {
     pub input: PathBuf,
     /// The Parquet file to write (a directory for a NumPy .npz of several arrays).
     pub output: PathBuf,
-    /// auto (the smaller of dense and sparse), dense, or sparse (COO).
+    /// auto (the smallest of dense, sparse and runs), dense, sparse (COO), or runs (run-length
+    /// along the last axis).
     #[arg(long, default_value = "auto")]
     pub layout: String,
     /// The value of cells a sparse layout leaves out: a number, nan, inf, true/false, or 0x
@@ -119,7 +120,8 @@ pub struct InfoArgs {
 
 const SQL_HELP: &str = "\
 Arrays appear as tables: index columns (row, col for 2-D; dim_0.. otherwise) and value, with the
-array's logical values. Dense arrays get the same index columns, computed, not stored.
+array's logical values. Dense and runs arrays get the same index columns, computed, not stored
+(a runs array shows one row per cell, like a dense one).
 
 Examples:
   arrstore sql \"SELECT row, count(*) AS n, sum(value) FROM stars GROUP BY row ORDER BY n DESC LIMIT 10\" --table stars=stars.parquet
