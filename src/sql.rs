@@ -96,7 +96,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use crate::meta::{ArrayMeta, ColumnMeta, Role, StoredLayout};
+use crate::meta::{ArrayMeta, ColumnMeta, StoredLayout};
 use crate::narrow::{widen, Narrowing};
 use crate::options::WriteOptions;
 use crate::read::ArrayFile;
@@ -537,9 +537,7 @@ fn dense_index_exprs(shape: &[u64], row_number: Expr) -> Result<Vec<Expr>> {
 
 /// The `length` column of a runs array.
 fn runs_length_column(meta: &ArrayMeta) -> Result<&ColumnMeta> {
-    meta.columns
-        .iter()
-        .find(|c| c.role == Role::Length)
+    meta.length_column()
         .ok_or_else(|| Error::CorruptMetadata("a runs array without a length column".into()))
 }
 
