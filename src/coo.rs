@@ -144,6 +144,23 @@ impl Coords {
         }
     }
 
+    /// Takes out the first `n` coordinates (all of them when there are fewer).
+    pub(crate) fn split_front(&mut self, n: usize) -> Coords {
+        // The front is copied out at its length; `v` keeps its buffer for what comes next.
+        fn front<U: Copy>(v: &mut Vec<U>, n: usize) -> Vec<U> {
+            let n = n.min(v.len());
+            let front = v[..n].to_vec();
+            v.drain(..n);
+            front
+        }
+        match self {
+            Coords::U8(v) => Coords::U8(front(v, n)),
+            Coords::U16(v) => Coords::U16(front(v, n)),
+            Coords::U32(v) => Coords::U32(front(v, n)),
+            Coords::U64(v) => Coords::U64(front(v, n)),
+        }
+    }
+
     /// Bytes in memory.
     pub fn memory_bytes(&self) -> u64 {
         crate::sizes::nbytes(self.len(), self.dtype())

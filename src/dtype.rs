@@ -86,6 +86,16 @@ impl DType {
         }
     }
 
+    /// Bits per value of a column stored as this type in a plain Parquet page: booleans are
+    /// bit-packed, narrower integers widened to INT32.
+    pub fn plain_bits(self) -> usize {
+        match self {
+            DType::Bool => 1,
+            DType::I64 | DType::U64 | DType::F64 => 64,
+            _ => 32,
+        }
+    }
+
     /// True for the eight integer dtypes.
     pub fn is_integer(self) -> bool {
         !matches!(self, DType::Bool | DType::F32 | DType::F64)

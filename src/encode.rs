@@ -186,8 +186,30 @@ impl EncodingChoice {
 }
 
 /// The compressed bytes of `column` written as a one-column Parquet file with `encoding`
-/// (the column chunks only: footer excluded).
+/// (the column chunks only: footer excluded). Row groups are compressed apart, so a column of
+/// several is measured a row group per worker (one per core) and their bytes summed: the same
+/// figure as writing it whole, in a fraction of the time where nothing else is being measured.
 pub fn measure(
+    column: &ArrayRef,
+    encoding: ColumnEncoding,
+    compression: Compression,
+    row_group_size: usize,
+) -> Result<u64> {
+    let rows = row_group_size.max(1);
+    let groups = column.len().div_ceil(rows);
+    if groups <= 1 {
+        return measure_whole(column, encoding, compression, rows);
+    }
+    let bytes = crate::par::map_indices(groups, |g| {
+        let start = g * rows;
+        let piece = column.slice(start, rows.min(column.len() - start));
+        measure_whole(&piece, encoding, compression, rows)
+    })?;
+    Ok(bytes.into_iter().sum())
+}
+
+/// [`measure`] on one thread.
+fn measure_whole(
     column: &ArrayRef,
     encoding: ColumnEncoding,
     compression: Compression,

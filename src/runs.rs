@@ -151,8 +151,6 @@ pub(crate) struct Runs<T> {
     index: Vec<Coords>,
     lengths: Coords,
     values: Vec<T>,
-    /// The first run's first cell.
-    first_pos: Option<usize>,
     tail: Option<Tail>,
     /// The row of the last run and its coordinates.
     row: Option<(usize, Vec<u64>)>,
@@ -169,32 +167,69 @@ impl<T: Element> Runs<T> {
             lead,
             row_cells,
             values: Vec::new(),
-            first_pos: None,
             tail: None,
             row: None,
         }
     }
 
-    /// The runs of every cell of `view`, found on one thread per core (each walking a part of
-    /// the cells) and joined in order.
-    pub(crate) fn of_cells(view: &dyn Cells<T>, chunk: usize) -> Result<Self> {
-        let cells = view.cells();
+    /// The runs of the cells `range` (flat C-order positions) of `view`, walked `chunk` cells
+    /// at a time on one thread per core (each walking a part of the range) and joined in
+    /// order. The range's first cell starts a run.
+    pub(crate) fn of_cells_in(view: &dyn Cells<T>, range: Range<usize>, chunk: usize) -> Result<Self> {
+        let cells = range.len();
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let parts = threads.min(cells.div_ceil(chunk.max(1))).max(1);
+        // Part p is range.start + [bound(p), bound(p + 1)); exact in u128, at most `cells`.
         let bound = |p: usize| usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
         let found = crate::par::map_indices(parts, |p| {
             let mut runs = Runs::new(view.shape());
-            view.each_chunk_in(bound(p)..bound(p + 1), chunk, &mut |start, c| {
-                runs.push(start, c);
-                Ok(())
-            })?;
+            view.each_chunk_in(
+                range.start + bound(p)..range.start + bound(p + 1),
+                chunk,
+                &mut |start, c| {
+                    runs.push(start, c);
+                    Ok(())
+                },
+            )?;
             Ok(runs)
         })?;
         let mut all = Runs::new(view.shape());
-        for part in found {
-            all.append(part);
+        for (p, part) in found.into_iter().enumerate() {
+            all.append(part, range.start + bound(p));
         }
         Ok(all)
+    }
+
+    /// The runs of up to 16 evenly spaced stretches of `view`'s cells that together hold about
+    /// `budget` runs, given that the whole array has `total`: the stretches are of whole rows
+    /// where a row is short enough, so their runs are those of the whole run table, consecutive
+    /// rows' runs side by side. Each stretch's first cell starts a run.
+    pub(crate) fn sample_of_cells(
+        view: &dyn Cells<T>,
+        total: usize,
+        budget: usize,
+        chunk: usize,
+    ) -> Result<Self> {
+        const STRETCHES: usize = 16;
+        let cells = view.cells();
+        let row_cells = row_cells(view.shape()).max(1);
+        // Cells per run on average, times the runs wanted; exact in u128, at most `cells`.
+        let want = usize::try_from((budget as u128 * cells as u128).div_ceil(total.max(1) as u128))
+            .unwrap_or(cells)
+            .clamp(1, cells.max(1));
+        let unit = if row_cells <= want / STRETCHES {
+            row_cells
+        } else {
+            1
+        };
+        let mut sample = Runs::new(view.shape());
+        for r in crate::encode::sample_ranges(cells / unit, (want / unit).max(1)) {
+            let range = r.start * unit..r.end * unit;
+            let at = range.start;
+            sample.tail = None;
+            sample.append(Runs::of_cells_in(view, range, chunk)?, at);
+        }
+        Ok(sample)
     }
 
     /// The runs of the sampled cells: `sample` holds the cells of `ranges` (flat C-order
@@ -226,7 +261,6 @@ impl<T: Element> Runs<T> {
             if joins(self.tail, pos, bits, row_cells) {
                 self.lengths.add_to_last(len64);
             } else {
-                self.first_pos.get_or_insert(pos);
                 let row = pos / row_cells.max(1);
                 if self.row.as_ref().is_none_or(|(r, _)| *r != row) {
                     self.row = Some((row, unravel(row, &self.lead)));
@@ -243,12 +277,13 @@ impl<T: Element> Runs<T> {
         });
     }
 
-    /// Appends the runs of the cells that follow this part's, joining a run cut between them.
-    fn append(&mut self, next: Runs<T>) {
-        let joined = match (next.first_pos, next.values.first()) {
-            (Some(pos), Some(v)) => joins(self.tail, pos, v.to_bits(), self.row_cells),
-            _ => false,
-        };
+    /// Appends the runs of the cells that follow this part's, from flat position `at` on,
+    /// joining a run cut between them.
+    fn append(&mut self, next: Runs<T>, at: usize) {
+        let joined = next
+            .values
+            .first()
+            .is_some_and(|v| joins(self.tail, at, v.to_bits(), self.row_cells));
         let skip = usize::from(joined);
         if joined {
             self.lengths.add_to_last(next.lengths.get(0));
@@ -259,9 +294,27 @@ impl<T: Element> Runs<T> {
         self.lengths.extend_from(&next.lengths, skip);
         self.values
             .extend_from_slice(&next.values[skip.min(next.values.len())..]);
-        self.first_pos = self.first_pos.or(next.first_pos);
         self.tail = next.tail.or(self.tail);
         self.row = next.row.or(self.row.take());
+    }
+
+    /// Takes out the first `n` runs (all of them when there are fewer), as a table of their own.
+    pub(crate) fn split_front(&mut self, n: usize) -> Runs<T> {
+        let n = n.min(self.len());
+        let front = Runs {
+            lead: self.lead.clone(),
+            row_cells: self.row_cells,
+            index: self.index.iter_mut().map(|c| c.split_front(n)).collect(),
+            lengths: self.lengths.split_front(n),
+            values: self.values.drain(..n).collect(),
+            tail: None,
+            row: None,
+        };
+        if self.values.is_empty() {
+            // Nothing is left to continue: the next runs start afresh.
+            self.tail = None;
+        }
+        front
     }
 
     /// The number of columns: the index columns, `length` and `value`.
@@ -306,6 +359,59 @@ impl<T: Element> Runs<T> {
                 Ok((column, dtypes.get(c).copied().unwrap_or(n.stored)))
             })
             .collect()
+    }
+}
+
+/// The runs of every cell of an array as consecutive tables of `group` runs each (the last may
+/// hold fewer), found a slab of cells at a time: the runs held at once are at most a group and
+/// a slab's, whatever the size of the array.
+pub(crate) struct RunGroups<'a, T> {
+    view: &'a dyn Cells<T>,
+    group: usize,
+    slab: usize,
+    chunk: usize,
+    /// The first cell whose runs are not yet found.
+    next: usize,
+    /// Runs found and not yet handed out; the last may continue into the next slab.
+    pending: Runs<T>,
+}
+
+impl<'a, T: Element> RunGroups<'a, T> {
+    /// The runs of `view` in tables of `group` runs, found `slab` cells at a time, walked
+    /// `chunk` cells at a time.
+    pub(crate) fn new(view: &'a dyn Cells<T>, group: usize, slab: usize, chunk: usize) -> Self {
+        RunGroups {
+            view,
+            group: group.max(1),
+            slab: slab.max(1),
+            chunk,
+            next: 0,
+            pending: Runs::new(view.shape()),
+        }
+    }
+}
+
+impl<T: Element> Iterator for RunGroups<'_, T> {
+    type Item = Result<Runs<T>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let cells = self.view.cells();
+        // A group is handed out only while runs remain after it: the last run found may go
+        // on in the next slab.
+        while self.pending.len() <= self.group && self.next < cells {
+            let range = self.next..self.next + self.slab.min(cells - self.next);
+            let at = range.start;
+            self.next = range.end;
+            match Runs::of_cells_in(self.view, range, self.chunk) {
+                Ok(slab) => self.pending.append(slab, at),
+                Err(e) => {
+                    self.next = cells;
+                    self.pending = Runs::new(self.view.shape());
+                    return Some(Err(e));
+                }
+            }
+        }
+        (self.pending.len() > 0).then(|| Ok(self.pending.split_front(self.group)))
     }
 }
 
@@ -489,7 +595,7 @@ mod tests {
             let mut a = runs_of(&[5, 12], &cells[..cut], 60);
             let mut b = Runs::new(&[5, 12]);
             b.push(cut, &cells[cut..]);
-            a.append(b);
+            a.append(b, cut);
             assert_eq!(table(&a), table(&whole), "cut at {cut}");
             let (mut ca, mut cb) = (RunCount::new(12), RunCount::new(12));
             ca.push(0, &cells[..cut]);
@@ -497,6 +603,64 @@ mod tests {
             ca.merge(&cb);
             assert_eq!(ca.runs(), whole.len(), "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn groups_found_slab_by_slab_are_the_whole_table_cut_in_groups() {
+        // Rows of 12 cells (2-D) and one row of all cells (1-D): slabs cut rows and runs.
+        let cells: Vec<i32> = (0..120).map(|i| (i / 5 + i / 17) % 4).collect();
+        for shape in [vec![10, 12], vec![120]] {
+            let view = ndarray::ArrayViewD::from_shape(shape.clone(), &cells).unwrap();
+            let whole = runs_of(&shape, &cells, 120);
+            for (group, slab, chunk) in [(1, 1, 1), (7, 13, 4), (5, 120, 64), (1000, 9, 2), (3, 50, 7)] {
+                let groups: Vec<Runs<i32>> = RunGroups::new(&view, group, slab, chunk)
+                    .collect::<Result<_>>()
+                    .unwrap();
+                let sizes: Vec<usize> = groups.iter().map(Runs::len).collect();
+                let want: Vec<usize> = (0..whole.len())
+                    .step_by(group)
+                    .map(|s| group.min(whole.len() - s))
+                    .collect();
+                assert_eq!(sizes, want, "{shape:?} group {group} slab {slab}");
+                let mut joined = (vec![Vec::new(); shape.len() - 1], Vec::new(), Vec::new());
+                for g in &groups {
+                    let (index, lengths, values) = table(g);
+                    for (j, i) in joined.0.iter_mut().zip(index) {
+                        j.extend(i);
+                    }
+                    joined.1.extend(lengths);
+                    joined.2.extend(values);
+                }
+                assert_eq!(
+                    joined,
+                    table(&whole),
+                    "{shape:?} group {group} slab {slab} chunk {chunk}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn samples_of_whole_rows_are_runs_of_the_table() {
+        let cells: Vec<i32> = (0..4000).map(|i| ((i % 40) / 9 + i / 400) % 3).collect();
+        let view = ndarray::ArrayViewD::from_shape(vec![100, 40], &cells).unwrap();
+        let whole = runs_of(&[100, 40], &cells, 4000);
+        let sample = Runs::sample_of_cells(&view, whole.len(), 160, 64).unwrap();
+        // Stretches of whole rows: each row's runs as in the table, lengths adding up to rows.
+        let lengths: u64 = table(&sample).1.iter().sum();
+        assert_eq!(lengths % 40, 0);
+        assert!((100..=400).contains(&sample.len()), "{} runs", sample.len());
+        let rows = table(&sample).0.remove(0);
+        let (whole_rows, whole_lengths, _) = table(&whole);
+        for (k, &row) in rows.iter().enumerate() {
+            let first = whole_rows[0].iter().position(|&r| r == row).unwrap();
+            let before = rows[..k].iter().filter(|&&r| r == row).count();
+            assert_eq!(table(&sample).1[k], whole_lengths[first + before]);
+        }
+        // A 1-D array is sampled in stretches of cells.
+        let view = ndarray::ArrayViewD::from_shape(vec![4000], &cells).unwrap();
+        let sample = Runs::sample_of_cells(&view, 500, 50, 64).unwrap();
+        assert!((16..=200).contains(&sample.len()), "{} runs", sample.len());
     }
 
     #[test]

@@ -31,7 +31,7 @@ use crate::meta::{ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, FORMAT_V
 use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
 use crate::options::{Layout, WriteOptions};
 use crate::par::join;
-use crate::runs::{RunCount, Runs};
+use crate::runs::{RunCount, RunGroups, Runs};
 use crate::with_dyn_array;
 
 /// What a write produced: the file's self-description and its size.
@@ -175,7 +175,12 @@ fn write_cells<W: Write + Send, T: Element>(
         nnz,
         runs,
         sample,
-    } = scan_cells(view, fill_bits, &ranges)?;
+    } = scan_cells(
+        view,
+        fill_bits,
+        &ranges,
+        matches!(opts.layout(), Layout::Auto | Layout::Runs),
+    )?;
     let dense_n = dense_scan.narrowing();
     let compression = opts.compression();
     let rg = opts.row_group_size();
@@ -296,20 +301,31 @@ fn write_cells<W: Write + Send, T: Element>(
             table.finish(meta)
         }
         (StoredLayout::Runs, _) => {
-            let runs = Runs::of_cells(view, SCAN_CHUNK)?;
-            // The encodings are measured on runs of the whole table: consecutive rows' runs,
-            // whose lengths repeat one another.
-            let row_bytes =
-                runs.index_dtypes().iter().map(|d| d.size()).sum::<usize>() + dense_n.stored.size();
-            let ranges = encode::sample_ranges(runs.len(), (opts.sample_bytes() / row_bytes).max(1));
-            let choices = encode::choose_columns(&runs.sample_columns(&ranges, &dense_n)?, compression, rg)?;
+            let total = runs.runs();
+            let index_dtypes = Runs::<T>::new(view.shape()).index_dtypes();
+            // The encodings are measured on runs of stretches of whole rows: consecutive rows'
+            // runs, whose lengths repeat one another, as in the table. The sample holds as many
+            // runs as fill the sample's bytes in plain pages.
+            let row_bits = index_dtypes
+                .iter()
+                .chain([&dense_n.stored])
+                .map(|d| d.plain_bits())
+                .sum::<usize>();
+            let budget = (opts.sample_bytes().saturating_mul(8) / row_bits).max(1);
+            let sample = Runs::sample_of_cells(view, total, budget, SCAN_CHUNK)?;
+            let choices = encode::choose_columns(
+                &sample.sample_columns(std::slice::from_ref(&(0..sample.len())), &dense_n)?,
+                compression,
+                rg,
+            )?;
+            drop(sample);
             let ndim = view.shape().len();
             let names = index_names(ndim).into_iter().take(ndim.saturating_sub(1));
             let mut columns: Vec<ColumnMeta> = names
                 .enumerate()
                 .map(|(axis, name)| (name, Role::Index, Some(axis)))
                 .chain([(crate::runs::LENGTH_COLUMN.to_string(), Role::Length, None)])
-                .zip(runs.index_dtypes())
+                .zip(index_dtypes)
                 .zip(&choices)
                 .map(|(((name, role, axis), stored_type), choice)| ColumnMeta {
                     name,
@@ -323,7 +339,7 @@ fn write_cells<W: Write + Send, T: Element>(
             let value_choice = choices.last().expect("a choice for the value column");
             columns.push(value_meta(value_choice.best));
             let mut meta = cell_meta(StoredLayout::Runs, columns);
-            meta.runs = Some(runs.len() as u64); // usize fits in u64
+            meta.runs = Some(total as u64); // usize fits in u64
             let table_columns = meta
                 .columns
                 .iter()
@@ -337,8 +353,16 @@ fn write_cells<W: Write + Send, T: Element>(
                     )
                 })
                 .collect();
-            let mut table = TableWriter::new(writer, table_columns, runs.len(), opts)?;
-            table.write_groups(runs.len(), |c, rows| Ok(runs.column(c, rows, &dense_n)))?;
+            let mut table = TableWriter::new(writer, table_columns, total, opts)?;
+            // The runs are found a slab of cells at a time as the row groups are encoded.
+            let groups = RunGroups::new(view, table.rows_per_group, RUNS_SLAB_CELLS, SCAN_CHUNK);
+            let written =
+                table.write_groups_of(groups, Runs::len, |c, g| Ok(g.column(c, 0..g.len(), &dense_n)))?;
+            if written != total {
+                return Err(Error::Io(std::io::Error::other(format!(
+                    "the input changed while it was written: {total} runs counted, then {written} found"
+                ))));
+            }
             table.finish(meta)
         }
         _ => {
@@ -347,6 +371,10 @@ fn write_cells<W: Write + Send, T: Element>(
         }
     }
 }
+
+/// The cells whose runs are found at a time when a run table is written: the runs held in
+/// memory are at most a slab's and a row group's, whatever the size of the array.
+pub const RUNS_SLAB_CELLS: usize = 1 << 22;
 
 /// The least saving, in percent of the smaller of the dense and sparse estimates, for which an
 /// array is stored as runs when the layout is chosen automatically: Parquet readers see a
@@ -382,11 +410,13 @@ impl<T: Element> CellScan<T> {
 }
 
 /// Scans the cells of `view`: the array is cut into one part per core, each scanned on its own
-/// thread, and the parts' findings are merged in order.
+/// thread, and the parts' findings are merged in order. Runs are counted only with
+/// `count_runs` (the count stays 0 otherwise).
 fn scan_cells<T: Element>(
     view: &dyn Cells<T>,
     fill_bits: u64,
     sample_ranges: &[Range<usize>],
+    count_runs: bool,
 ) -> Result<CellScan<T>> {
     let cells = view.cells();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -399,7 +429,9 @@ fn scan_cells<T: Element>(
         let mut nonfill: Vec<T> = Vec::new();
         view.each_chunk_in(part, SCAN_CHUNK, &mut |start, c| {
             found.dense.push(c);
-            found.runs.push(start, c);
+            if count_runs {
+                found.runs.push(start, c);
+            }
             nonfill.clear();
             nonfill.extend(c.iter().filter(|v| v.to_bits() != fill_bits));
             found.nnz += nonfill.len();
@@ -761,8 +793,8 @@ fn group_rows(max: usize, rows: usize, columns: usize, row_bytes: usize) -> usiz
     max.min(rows.div_ceil(groups).max(least)).max(1)
 }
 
-/// A column chunk to encode: its sequence number, its writer, and the column and rows it holds.
-type Job = (usize, ArrowColumnWriter, usize, Range<usize>);
+/// A column chunk to encode: its sequence number, its writer, its column and its row group.
+type Job<S> = (usize, ArrowColumnWriter, usize, Arc<S>);
 
 impl<W: Write + Send> TableWriter<W> {
     /// A writer of a table of `rows` rows.
@@ -812,16 +844,35 @@ impl<W: Write + Send> TableWriter<W> {
         rows: usize,
         column: impl Fn(usize, Range<usize>) -> Result<ArrayRef> + Sync,
     ) -> Result<()> {
+        let step = self.rows_per_group.max(1);
+        let groups = (0..rows)
+            .step_by(step)
+            .map(|start| Ok(start..(start + step).min(rows)));
+        self.write_groups_of(groups, |r: &Range<usize>| r.len(), |c, r| column(c, r.clone()))?;
+        Ok(())
+    }
+
+    /// Writes the row groups `groups` in turn (each of `rows_of(group)` rows; every one but the
+    /// last should hold `rows_per_group`), encoding column chunks on one worker per core:
+    /// `column(c, group)` gives column `c`'s values of a group and is called on the workers.
+    /// The groups are made on the caller's thread while the workers encode the ones before, at
+    /// most one more than there are workers at a time. Returns the rows written.
+    fn write_groups_of<S: Send + Sync>(
+        &mut self,
+        groups: impl Iterator<Item = Result<S>>,
+        rows_of: impl Fn(&S) -> usize,
+        column: impl Fn(usize, &S) -> Result<ArrayRef> + Sync,
+    ) -> Result<usize> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let TableWriter {
             file,
             factory,
             schema,
-            rows_per_group,
+            ..
         } = self;
-        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job>(threads);
+        let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Job<S>>(threads);
         let job_rx = std::sync::Mutex::new(job_rx);
-        std::thread::scope(|s| -> Result<()> {
+        std::thread::scope(|s| -> Result<usize> {
             let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Result<ArrowColumnChunk>)>();
             for _ in 0..threads {
                 let (job_rx, done_tx, column, schema) = (&job_rx, done_tx.clone(), &column, &*schema);
@@ -830,10 +881,10 @@ impl<W: Write + Send> TableWriter<W> {
                         .lock()
                         .map_err(|_| ())
                         .and_then(|rx| rx.recv().map_err(|_| ()));
-                    let Ok((seq, mut writer, c, range)) = job else {
+                    let Ok((seq, mut writer, c, group)) = job else {
                         return;
                     };
-                    let chunk = column(c, range).and_then(|values| {
+                    let chunk = column(c, &group).and_then(|values| {
                         for leaf in compute_leaves(schema.field(c), &values)? {
                             writer.write(&leaf)?;
                         }
@@ -855,12 +906,15 @@ impl<W: Write + Send> TableWriter<W> {
                 appended: 0,
                 max_groups: threads + 1,
             };
-            let step = (*rows_per_group).max(1);
-            for (row_group, start) in (0..rows).step_by(step).enumerate() {
+            let mut rows = 0;
+            for (row_group, group) in groups.enumerate() {
+                let group = group?;
+                rows += rows_of(&group);
                 let writers = factory.create_column_writers(row_group)?;
-                pipe.send_group(writers, start..(start + step).min(rows))?;
+                pipe.send_group(writers, Arc::new(group))?;
             }
-            pipe.drain()
+            pipe.drain()?;
+            Ok(rows)
         })
     }
 
@@ -879,9 +933,9 @@ impl<W: Write + Send> TableWriter<W> {
 
 /// The main thread's side of [`TableWriter::write_groups`]: hands column chunks to the workers
 /// and appends the encoded ones to the file in order, a row group at a time.
-struct Pipeline<'a, W: Write + Send> {
+struct Pipeline<'a, W: Write + Send, S> {
     file: &'a mut SerializedFileWriter<W>,
-    job_tx: Option<std::sync::mpsc::SyncSender<Job>>,
+    job_tx: Option<std::sync::mpsc::SyncSender<Job<S>>>,
     done_rx: std::sync::mpsc::Receiver<(usize, Result<ArrowColumnChunk>)>,
     finished: std::collections::BTreeMap<usize, ArrowColumnChunk>,
     /// The number of column chunks of each row group not yet appended, oldest first.
@@ -892,9 +946,9 @@ struct Pipeline<'a, W: Write + Send> {
     max_groups: usize,
 }
 
-impl<W: Write + Send> Pipeline<'_, W> {
-    /// Hands out the column chunks of the row group of `rows`, one per writer (column).
-    fn send_group(&mut self, writers: Vec<ArrowColumnWriter>, rows: Range<usize>) -> Result<()> {
+impl<W: Write + Send, S> Pipeline<'_, W, S> {
+    /// Hands out the column chunks of row group `group`, one per writer (column).
+    fn send_group(&mut self, writers: Vec<ArrowColumnWriter>, group: Arc<S>) -> Result<()> {
         // Bounded by whole row groups: a group's chunks are sent together, so a group with more
         // columns than there are workers never waits for itself.
         while self.groups.len() >= self.max_groups {
@@ -903,7 +957,7 @@ impl<W: Write + Send> Pipeline<'_, W> {
         self.groups.push_back(writers.len());
         for (c, writer) in writers.into_iter().enumerate() {
             let tx = self.job_tx.as_ref().ok_or_else(worker_gone)?;
-            tx.send((self.sent, writer, c, rows.clone()))
+            tx.send((self.sent, writer, c, group.clone()))
                 .map_err(|_| worker_gone())?;
             self.sent += 1;
         }

@@ -692,6 +692,50 @@ fn wandering_bands(rows: usize, cols: usize) -> Array2<i64> {
     a
 }
 
+/// The runs of `a` (row, length, value), computed here from the array: every row cut where the
+/// value changes.
+fn runs_of(a: &Array2<i64>) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
+    let (mut rows, mut lengths, mut values) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, row) in a.outer_iter().enumerate() {
+        let mut start = 0;
+        for j in 1..=row.len() {
+            if j == row.len() || row[j] != row[start] {
+                rows.push(i as u64);
+                lengths.push((j - start) as u64);
+                values.push(row[start] as u64);
+                start = j;
+            }
+        }
+    }
+    (rows, lengths, values)
+}
+
+#[test]
+fn run_tables_larger_than_a_slab_are_found_as_they_are_written() {
+    // More cells than one slab, rows of 4099 cells (slabs cut rows), many row groups.
+    let cols = 4099;
+    let rows = arrstore::write::RUNS_SLAB_CELLS / cols * 5 / 4;
+    let a = wandering_bands(rows, cols);
+    let (file, s) = write(
+        &a,
+        &WriteOptions::default()
+            .with_layout(Layout::Runs)
+            .with_row_group_size(7000),
+    );
+    let (want_rows, lengths, values) = runs_of(&a);
+    assert_eq!(s.meta.runs, Some(want_rows.len() as u64));
+    let footer = read_footer(&file);
+    let groups: Vec<i64> = footer.row_groups().iter().map(|rg| rg.num_rows()).collect();
+    let full = want_rows.len() / 7000;
+    assert_eq!(groups.len(), full + usize::from(want_rows.len() % 7000 > 0));
+    assert!(groups[..full].iter().all(|&n| n == 7000), "{groups:?}");
+    assert_eq!(column_u64(&file, "row"), want_rows);
+    assert_eq!(column_u64(&file, "length"), lengths);
+    assert_eq!(column_u64(&file, "value"), values);
+    let back: Array2<i64> = arrstore::read_array_from(file).unwrap();
+    assert_eq!(back, a);
+}
+
 #[test]
 fn runs_2d_are_row_length_value_in_c_order() {
     let a = bands(30, 300, 3);
@@ -714,19 +758,7 @@ fn runs_2d_are_row_length_value_in_c_order() {
         ],
         "row fits uint8 (30 rows), length needs uint16 (300 > 255), values 0..4000 uint16"
     );
-    // The runs, computed here from the array: every row cut where the value changes.
-    let (mut rows, mut lengths, mut values) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, row) in a.outer_iter().enumerate() {
-        let mut start = 0;
-        for j in 1..=row.len() {
-            if j == row.len() || row[j] != row[start] {
-                rows.push(i as u64);
-                lengths.push((j - start) as u64);
-                values.push(row[start] as u64);
-                start = j;
-            }
-        }
-    }
+    let (rows, lengths, values) = runs_of(&a);
     assert_eq!(column_u64(&file, "row"), rows);
     assert_eq!(column_u64(&file, "length"), lengths);
     assert_eq!(column_u64(&file, "value"), values);
