@@ -174,7 +174,10 @@ pub struct EncodingChoice {
 }
 
 impl EncodingChoice {
-    /// The measured bytes of the chosen encoding.
+    /// The measured bytes of the chosen encoding at the chosen codec: the least of its
+    /// measurements, since a level is kept only where it measures smaller than the ones before,
+    /// and a rival replaces the best only where it measures smaller at the level kept than the
+    /// best there (and so than its own, larger, bytes at the requested level).
     pub fn best_bytes(&self) -> u64 {
         self.measured
             .iter()

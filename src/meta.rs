@@ -284,6 +284,13 @@ impl ArrayMeta {
         self.columns.iter().find(|c| c.role == Role::Length)
     }
 
+    /// The run-length column of a runs array, or an error naming its absence (metadata that
+    /// passed its checks always has one).
+    pub(crate) fn runs_length_column(&self) -> Result<&ColumnMeta> {
+        self.length_column()
+            .ok_or_else(|| Error::CorruptMetadata("a runs array without a length column".into()))
+    }
+
     /// Checks there are `n` index columns, for axes 0..n, unsigned.
     fn check_index_columns(&self, n: usize) -> Result<()> {
         let idx = self.index_columns();

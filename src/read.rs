@@ -382,55 +382,54 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
 
     /// Writes a C-order runs file as an `.npy` file, expanding its runs a batch at a time.
     fn stream_runs_npy<T: Element, W: Write>(self, writer: &mut W) -> Result<()> {
-        let (meta, path, batches) = self.batches()?;
-        // Errors of the input name it; the writer's are its caller's to name.
-        let input = |e: Error| in_path(e, &path);
-        let shape = meta.shape_usize().map_err(input)?;
+        let shape = self.meta.shape_usize().map_err(|e| in_path(e, &self.path))?;
         writer.write_all(&crate::npy::header_bytes(T::DTYPE, &shape, false)?)?;
-        let n = meta.value_column().narrowing();
-        let index = meta.index_columns();
-        let length = meta.length_column().ok_or_else(|| {
-            input(Error::CorruptMetadata(
-                "a runs array without a length column".into(),
-            ))
-        })?;
-        let mut cells = crate::runs::Expander::new(&shape, false).map_err(input)?;
-        let (mut values, mut bytes): (Vec<T>, Vec<u8>) = (Vec::new(), Vec::new());
-        for batch in batches {
-            let batch = batch.map_err(input)?;
-            values.clear();
-            let index: Vec<&dyn Array> = index
-                .iter()
-                .map(|c| column(&batch, &c.name))
-                .collect::<Result<_>>()
-                .map_err(input)?;
-            widen(column(&batch, "value").map_err(input)?, &n, &mut values).map_err(input)?;
-            cells
-                .push(&index, column(&batch, &length.name).map_err(input)?, &values)
-                .map_err(input)?;
+        let n = self.meta.value_column().narrowing();
+        let mut bytes = Vec::new();
+        self.expand_runs::<T>(&n, false, |cells| {
             cells.drain(|c| {
                 bytes.clear();
                 crate::npy::put_le(&mut bytes, c);
                 Ok(writer.write_all(&bytes)?)
-            })?;
-        }
-        cells.finish().map_err(input)?;
+            })
+        })?;
         writer.flush()?;
         Ok(())
     }
 
     fn read_runs_with<T: Element>(self, n: &Narrowing) -> Result<ArrayD<T>> {
         self.meta.check_dense_fits().map_err(|e| in_path(e, &self.path))?;
+        let path = self.path.clone();
+        let (meta, cells) = self.expand_runs::<T>(n, true, |_| Ok(()))?;
+        let a = ArrayD::from_shape_vec(IxDyn(&meta.shape_usize()?), cells).map_err(|e| {
+            let e = Error::BadShape {
+                shape: meta.shape.clone(),
+                problem: e.to_string(),
+            };
+            in_path(e, &path)
+        })?;
+        Ok(with_order(a, meta.order))
+    }
+
+    /// Expands a runs file into its cells in C order, a batch of runs at a time, the values
+    /// widened by `n`: after each batch, `sink` is handed the expander (to drain the cells so
+    /// far, unless it keeps them all: `whole`). Errors of the file name it; the sink's are
+    /// passed on as they are. Returns the metadata and the cells not drained.
+    fn expand_runs<T: Element>(
+        self,
+        n: &Narrowing,
+        whole: bool,
+        mut sink: impl FnMut(&mut crate::runs::Expander<T>) -> Result<()>,
+    ) -> Result<(ArrayMeta, Vec<T>)> {
         let (meta, path, batches) = self.batches()?;
-        let go = || -> Result<ArrayD<T>> {
-            let shape = meta.shape_usize()?;
-            let index = meta.index_columns();
-            let length = meta
-                .length_column()
-                .ok_or_else(|| Error::CorruptMetadata("a runs array without a length column".into()))?;
-            let mut cells = crate::runs::Expander::new(&shape, true)?;
-            let mut values: Vec<T> = Vec::new();
-            for batch in batches {
+        let input = |e: Error| in_path(e, &path);
+        let shape = meta.shape_usize().map_err(input)?;
+        let index = meta.index_columns();
+        let length = meta.runs_length_column().map_err(input)?;
+        let mut cells = crate::runs::Expander::new(&shape, whole).map_err(input)?;
+        let mut values: Vec<T> = Vec::new();
+        for batch in batches {
+            let push = || -> Result<()> {
                 let batch = batch?;
                 values.clear();
                 widen(column(&batch, "value")?, n, &mut values)?;
@@ -438,15 +437,13 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                     .iter()
                     .map(|c| column(&batch, &c.name))
                     .collect::<Result<_>>()?;
-                cells.push(&index, column(&batch, &length.name)?, &values)?;
-            }
-            let a = ArrayD::from_shape_vec(IxDyn(&shape), cells.finish()?).map_err(|e| Error::BadShape {
-                shape: meta.shape.clone(),
-                problem: e.to_string(),
-            })?;
-            Ok(with_order(a, meta.order))
-        };
-        go().map_err(|e| in_path(e, &path))
+                cells.push(&index, column(&batch, &length.name)?, &values)
+            };
+            push().map_err(input)?;
+            sink(&mut cells)?;
+        }
+        let rest = cells.finish().map_err(input)?;
+        Ok((meta, rest))
     }
 
     fn read_sparse_with<T: Element>(self, n: &Narrowing, fill: T) -> Result<Coo<T>> {

@@ -96,7 +96,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
-use crate::meta::{ArrayMeta, ColumnMeta, StoredLayout};
+use crate::meta::{ArrayMeta, StoredLayout};
 use crate::narrow::{widen, Narrowing};
 use crate::options::WriteOptions;
 use crate::read::ArrayFile;
@@ -249,7 +249,7 @@ impl ArraySession {
             .map(|c| Field::new(&c.name, c.stored_type.arrow_type(), false))
             .collect();
         if meta.layout == StoredLayout::Runs {
-            let length = runs_length_column(&meta)?;
+            let length = meta.runs_length_column()?;
             fields.push(Field::new(&length.name, length.stored_type.arrow_type(), false));
         }
         fields.push(Field::new(&meta.value_column().name, value_type, false));
@@ -535,12 +535,6 @@ fn dense_index_exprs(shape: &[u64], row_number: Expr) -> Result<Vec<Expr>> {
     Ok(exprs)
 }
 
-/// The `length` column of a runs array.
-fn runs_length_column(meta: &ArrayMeta) -> Result<&ColumnMeta> {
-    meta.length_column()
-        .ok_or_else(|| Error::CorruptMetadata("a runs array without a length column".into()))
-}
-
 /// The most parts one step of [`runs_view`] cuts a piece of a run into.
 const RUN_SPLIT: u64 = 16;
 
@@ -588,7 +582,7 @@ fn runs_view(scan: LogicalPlanBuilder, meta: &ArrayMeta, value: Expr) -> Result<
             problem: "a last axis longer than SQL integers hold (2^63)".into(),
         });
     }
-    let length = runs_length_column(meta)?;
+    let length = meta.runs_length_column()?;
     let lead: Vec<Expr> = lead_names.iter().map(|n| col_named(n)).collect();
     let keep = |more: Vec<Expr>| -> Vec<Expr> {
         lead.iter()
