@@ -417,7 +417,23 @@ pub fn sample_ranges(len: usize, budget: usize) -> Vec<Range<usize>> {
     let runs = RUNS.min(budget).max(1);
     let run = budget / runs;
     let stride = len / runs;
-    (0..runs).map(|i| i * stride..i * stride + run).collect()
+    // Each run starts at a fixed pseudo-random place in its stride, so data that repeats with
+    // the stride's period is not sampled at one phase only.
+    let slack = (stride - run) as u64 + 1; // stride >= run; usize fits in u64
+    (0..runs)
+        .map(|i| {
+            let at = i * stride + usize::try_from(scramble(i as u64) % slack).unwrap_or(0); // usize fits in u64
+            at..at + run
+        })
+        .collect()
+}
+
+/// SplitMix64's output function: a fixed, well-mixed function of `x`.
+fn scramble(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The rows `ranges` of `column`, concatenated.
@@ -580,6 +596,16 @@ mod tests {
         let r = sample_ranges(1_000_000, 1600);
         assert_eq!(r.len(), 16);
         assert!(r.iter().all(|r| r.end <= 1_000_000 && r.len() == 100));
+        // Each run lies in its own sixteenth, not always at its start: data that repeats every
+        // sixteenth is sampled at several phases.
+        let stride = 1_000_000 / 16;
+        assert!(r
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r.start >= i * stride && r.end <= (i + 1) * stride));
+        let phases: std::collections::HashSet<usize> = r.iter().map(|r| r.start % stride).collect();
+        assert!(phases.len() > 8, "{r:?}");
+        assert_eq!(r, sample_ranges(1_000_000, 1600), "the same every time");
         let col: ArrayRef = Arc::new(UInt16Array::from_iter_values(0..1000));
         assert_eq!(take_ranges(&col, &sample_ranges(1000, 160)).unwrap().len(), 160);
     }

@@ -737,6 +737,28 @@ fn run_tables_larger_than_a_slab_are_found_as_they_are_written() {
 }
 
 #[test]
+fn data_repeating_with_the_sample_stride_is_not_sampled_at_one_phase() {
+    // 16 tiles of 64 rows: 8 rows of zeros, then counts. Samples taken at the same
+    // place in every tile would see only zeros (or only counts) and misjudge the whole.
+    let a = Array2::from_shape_fn((16 * 64, 256), |(i, j)| {
+        if i % 64 < 8 {
+            0
+        } else {
+            (mix((i * 256 + j) as u64) % 60_000) as i64
+        }
+    });
+    let (_, s) = write(&a, &WriteOptions::default().with_sample_bytes(16 * 256 * 8));
+    let e = s.meta.estimates.unwrap();
+    assert_eq!(s.meta.layout, arrstore::StoredLayout::Dense);
+    assert!(
+        e.dense_bytes * 2 > s.file_bytes && e.dense_bytes < s.file_bytes * 2,
+        "estimate {} for a file of {}",
+        e.dense_bytes,
+        s.file_bytes
+    );
+}
+
+#[test]
 fn runs_2d_are_row_length_value_in_c_order() {
     let a = bands(30, 300, 3);
     let (file, s) = write(&a, &WriteOptions::default().with_layout(Layout::Runs));
