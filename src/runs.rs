@@ -200,7 +200,7 @@ impl<T: Element> Runs<T> {
         Ok(all)
     }
 
-    /// The runs of up to 16 evenly spaced stretches of `view`'s cells that together hold about
+    /// The runs of up to 16 stretches (one in each sixteenth) of `view`'s cells that together hold about
     /// `budget` runs, given that the whole array has `total`: the stretches are of whole rows
     /// where a row is short enough, so their runs are those of the whole run table, consecutive
     /// rows' runs side by side. Each stretch's first cell starts a run.
