@@ -405,8 +405,9 @@ fn climb(
     Ok(taken)
 }
 
-/// At most `budget` positions of `0..len` as up to 16 runs, one in each sixteenth of the range (all of `0..len` when it
-/// fits), so samples keep local structure such as runs and sorted neighbours.
+/// At most `budget` positions of `0..len` as up to 16 runs, one in each sixteenth of the range
+/// (all of `0..len` when it fits), so samples keep local structure such as runs and sorted
+/// neighbours.
 #[allow(clippy::single_range_in_vec_init)] // a list of one range, by design
 pub fn sample_ranges(len: usize, budget: usize) -> Vec<Range<usize>> {
     const RUNS: usize = 16;

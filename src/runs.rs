@@ -200,10 +200,10 @@ impl<T: Element> Runs<T> {
         Ok(all)
     }
 
-    /// The runs of up to 16 stretches (one in each sixteenth) of `view`'s cells that together hold about
-    /// `budget` runs, given that the whole array has `total`: the stretches are of whole rows
-    /// where a row is short enough, so their runs are those of the whole run table, consecutive
-    /// rows' runs side by side. Each stretch's first cell starts a run.
+    /// The runs of up to 16 stretches of `view`'s cells (one in each sixteenth) that together
+    /// hold about `budget` runs, given that the whole array has `total`: the stretches are of
+    /// whole rows where a row is short enough, so their runs are those of the whole run table,
+    /// consecutive rows' runs side by side. Each stretch's first cell starts a run.
     pub(crate) fn sample_of_cells(
         view: &dyn Cells<T>,
         total: usize,
