@@ -423,7 +423,8 @@ pub fn sample_ranges(len: usize, budget: usize) -> Vec<Range<usize>> {
     let slack = (stride - run) as u64 + 1; // stride >= run; usize fits in u64
     (0..runs)
         .map(|i| {
-            let at = i * stride + usize::try_from(scramble(i as u64) % slack).unwrap_or(0); // usize fits in u64
+            // Below `slack`, which came from a usize.
+            let at = i * stride + usize::try_from(scramble(i as u64) % slack).unwrap_or(0);
             at..at + run
         })
         .collect()
