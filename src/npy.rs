@@ -235,17 +235,10 @@ impl NpyStream {
 /// Reads into `buf` from `file` at `offset` until `buf` is full or the file ends; the number of
 /// bytes read. The file's cursor is not used.
 fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
-        // `filled` is at most the buffer's length.
-        match positional_read(file, rest, offset + filled as u64) {
-            Ok(0) => break,
-            Ok(n) => filled = filled.saturating_add(n).min(buf.len()),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
+    // `filled` is at most the buffer's length.
+    fill(buf, |rest, filled| {
+        positional_read(file, rest, offset + filled as u64)
+    })
 }
 
 #[cfg(unix)]
@@ -332,9 +325,19 @@ struct Header {
 
 /// Reads into `buf` until it is full or the reader ends; returns the bytes read.
 fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
+    fill(buf, |rest, _| reader.read(rest))
+}
+
+/// Fills `buf` by calling `read(rest, filled)`, which reads into `rest`, the part of `buf` after
+/// the `filled` bytes read so far, until `buf` is full or `read` reads nothing (the end);
+/// interrupted reads are retried. Returns the bytes read.
+fn fill(
+    buf: &mut [u8],
+    mut read: impl FnMut(&mut [u8], usize) -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
     let mut filled = 0;
     while let Some(rest) = buf.get_mut(filled..).filter(|r| !r.is_empty()) {
-        match reader.read(rest) {
+        match read(rest, filled) {
             Ok(0) => break,
             Ok(n) => filled = filled.saturating_add(n).min(buf.len()),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
