@@ -341,22 +341,14 @@ impl<T: Element> Runs<T> {
         }
     }
 
-    /// Every column of the runs `ranges`, with its stored type, the values narrowed by `n`.
-    pub(crate) fn sample_columns(
-        &self,
-        ranges: &[Range<usize>],
-        n: &Narrowing,
-    ) -> Result<Vec<(ArrayRef, DType)>> {
+    /// Every column of the runs, with its stored type, the values narrowed by `n` (the table
+    /// to measure).
+    pub(crate) fn sample_columns(&self, n: &Narrowing) -> Vec<(ArrayRef, DType)> {
         let dtypes = self.index_dtypes();
         (0..self.columns())
             .map(|c| {
-                let parts: Vec<ArrayRef> = ranges.iter().map(|r| self.column(c, r.clone(), n)).collect();
-                let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
-                let column = match parts.as_slice() {
-                    [one] => one.clone(),
-                    _ => arrow::compute::concat(&refs)?,
-                };
-                Ok((column, dtypes.get(c).copied().unwrap_or(n.stored)))
+                let column = self.column(c, 0..self.len(), n);
+                (column, dtypes.get(c).copied().unwrap_or(n.stored))
             })
             .collect()
     }

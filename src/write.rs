@@ -212,7 +212,7 @@ fn write_cells<W: Write + Send, T: Element>(
             let runs_sample =
                 (runs.runs() <= cells / 2).then(|| Runs::of_sample(view.shape(), &ranges, &sample));
             if let Some(r) = &runs_sample {
-                columns.extend(r.sample_columns(std::slice::from_ref(&(0..r.len())), &dense_n)?);
+                columns.extend(r.sample_columns(&dense_n));
             }
             // The layout is chosen at the requested level; only the kept layout's columns then
             // climb the zstd level steps (a sparse or runs table is measured again whole).
@@ -313,11 +313,7 @@ fn write_cells<W: Write + Send, T: Element>(
                 .sum::<usize>();
             let budget = (opts.sample_bytes().saturating_mul(8) / row_bits).max(1);
             let sample = Runs::sample_of_cells(view, total, budget, SCAN_CHUNK)?;
-            let choices = encode::choose_columns(
-                &sample.sample_columns(std::slice::from_ref(&(0..sample.len())), &dense_n)?,
-                compression,
-                rg,
-            )?;
+            let choices = encode::choose_columns(&sample.sample_columns(&dense_n), compression, rg)?;
             drop(sample);
             let ndim = view.shape().len();
             let names = index_names(ndim).into_iter().take(ndim.saturating_sub(1));
