@@ -10,6 +10,9 @@
 //! | integers | plain, dictionary, delta_binary_packed, byte_stream_split |
 //! | floats | plain, dictionary, byte_stream_split |
 //!
+//! A dictionary is measured only where, before compression, its page and indices could take
+//! fewer bits than the plain values ([`dictionary_may_pay`]).
+//!
 //! Sizes are never inferred from types: a narrowed INT16 column is still 4 bytes a value in a
 //! plain page, and only the encoding and codec make it small.
 
@@ -280,13 +283,80 @@ pub fn measure_candidates(
         .collect();
     let bytes = crate::par::map_indices(jobs.len(), |j| {
         let (c, e) = jobs[j];
-        measure(&columns[c].0, e, compression, row_group_size)
+        if e == ColumnEncoding::Dictionary && !dictionary_may_pay(&columns[c].0, row_group_size) {
+            return Ok(None);
+        }
+        measure(&columns[c].0, e, compression, row_group_size).map(Some)
     })?;
     let mut measured = vec![Vec::new(); columns.len()];
     for ((c, e), b) in jobs.into_iter().zip(bytes) {
-        measured[c].push((e, b));
+        if let Some(b) = b {
+            measured[c].push((e, b));
+        }
     }
     Ok(measured)
+}
+
+/// Whether dictionary encoding can make `column` smaller than plain pages, judged before
+/// compression: in some row group of `row_group_size` rows, its `d` distinct values in a
+/// dictionary page plus an index of `bits(d - 1)` bits a row take fewer bits than the plain
+/// values. Where they take as many or more (distinct floats, wide-ranging integers), the
+/// indices are as random as the values they replace and the dictionary page holds most values
+/// again, so the codec does not turn the comparison round; the dictionary is then not measured,
+/// which spares a sample's hashing of every value (the costliest candidate to measure). Values
+/// are counted until the dictionary is known not to pay.
+pub fn dictionary_may_pay(column: &ArrayRef, row_group_size: usize) -> bool {
+    let data = column.to_data();
+    let width = match column.data_type().primitive_width() {
+        Some(w @ 1..=8) if !data.buffers().is_empty() => w,
+        _ => return true,
+    };
+    // Plain pages widen values narrower than 4 bytes to INT32.
+    let plain_bits = u128::try_from(width.max(4) * 8).unwrap_or(u128::MAX);
+    let start = data.offset() * width;
+    let bytes = &data.buffers()[0].as_slice()[start..start + column.len() * width];
+    let rows = row_group_size.max(1);
+    bytes.chunks(rows.saturating_mul(width)).any(|group| {
+        let n = u128::try_from(group.len() / width).unwrap_or(u128::MAX);
+        let mut seen: std::collections::HashSet<u64, BitsHasher> = Default::default();
+        for value in group.chunks_exact(width) {
+            let mut key = [0u8; 8];
+            key[..width].copy_from_slice(value);
+            if seen.insert(u64::from_le_bytes(key)) {
+                let d = u128::try_from(seen.len()).unwrap_or(u128::MAX);
+                let index_bits = u128::from(usize::BITS - (seen.len() - 1).leading_zeros());
+                if d * plain_bits + n * index_bits >= n * plain_bits {
+                    return false;
+                }
+            }
+        }
+        true
+    })
+}
+
+/// Hashes a value's bits (written as one `u64`) with [`scramble`].
+#[derive(Default, Clone, Copy)]
+struct BitsHasher(u64);
+
+impl std::hash::BuildHasher for BitsHasher {
+    type Hasher = BitsHasher;
+    fn build_hasher(&self) -> BitsHasher {
+        BitsHasher(0)
+    }
+}
+
+impl std::hash::Hasher for BitsHasher {
+    fn finish(&self) -> u64 {
+        scramble(self.0)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = x;
+    }
 }
 
 /// Each column's choice among its `measured` candidates (from [`measure_candidates`]), then its
@@ -507,9 +577,11 @@ mod tests {
         assert_eq!(c.compression, fastest, "{c:?}");
         let at_default = measure(&noise, c.best, level3, 1 << 20).unwrap();
         assert!(c.best_bytes() < at_default, "{c:?} against {at_default}");
-        // Asked for level 1, nothing lower is tried.
+        // Asked for level 1, nothing lower is tried (and 262,144 distinct floats do not
+        // measure a dictionary).
         let c = choose(&noise, DType::F32, fastest, 1 << 20).unwrap();
-        assert_eq!(c.measured.len(), 3, "{c:?}");
+        assert_eq!(c.measured.len(), 2, "{c:?}");
+        assert!(!dictionary_may_pay(&noise, 1 << 20));
     }
 
     /// A level step is taken when it saves its share over the last level kept; the climb
@@ -619,6 +691,54 @@ mod tests {
         assert_eq!(
             d.data_type(),
             &DataType::Dictionary(Box::new(DataType::UInt16), Box::new(DataType::UInt16))
+        );
+    }
+
+    /// The dictionary is left unmeasured only where it measures larger than plain pages: over
+    /// columns of every mix of distinct count, width, order and repetition, each one the bound
+    /// rules out measures no smaller than plain, and the bound keeps the dictionary where it
+    /// wins.
+    #[test]
+    fn dictionary_is_left_out_only_where_it_loses() {
+        let n = 65_536u64;
+        let (mut left_out, mut kept_winning) = (0, 0);
+        for distinct in [16, 1_000, n / 16, n / 8, n / 4, n / 3, n / 2, n / 4 * 3, n] {
+            for repeat in [1, 2, 8] {
+                for sorted in [false, true] {
+                    let key = |i: u64| {
+                        let k = if sorted { i / repeat } else { scramble(i / repeat) };
+                        k % distinct
+                    };
+                    let wide: ArrayRef = Arc::new(arrow::array::Int64Array::from_iter_values(
+                        (0..n).map(|i| scramble(key(i) ^ 0x5555) as i64),
+                    ));
+                    let narrow: ArrayRef = Arc::new(UInt32Array::from_iter_values(
+                        (0..n).map(|i| scramble(key(i)) as u32),
+                    ));
+                    let floats: ArrayRef = Arc::new(Float32Array::from_iter_values(
+                        (0..n).map(|i| key(i) as f32 * 0.37),
+                    ));
+                    for (column, rg) in [(wide, 1 << 20), (narrow, 1 << 20), (floats, 20_000)] {
+                        let at = |e| measure(&column, e, zstd(), rg).unwrap();
+                        let (dict, plain) = (at(ColumnEncoding::Dictionary), at(ColumnEncoding::Plain));
+                        let case = format!(
+                            "{:?}, {distinct} distinct, repeat {repeat}, sorted {sorted}: \
+                             dictionary {dict}, plain {plain}",
+                            column.data_type()
+                        );
+                        if dictionary_may_pay(&column, rg) {
+                            kept_winning += usize::from(dict < plain);
+                        } else {
+                            left_out += 1;
+                            assert!(dict >= plain, "left out but smaller: {case}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            left_out >= 12 && kept_winning >= 40,
+            "{left_out} left out, {kept_winning} kept winning"
         );
     }
 }

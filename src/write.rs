@@ -466,6 +466,13 @@ fn scale(bytes: u64, total: usize, part: usize) -> u64 {
 enum SparseSample {
     /// No sampled cell is an entry: the raw widths of the entries there are, in bytes.
     Raw(u64),
+    /// Every cell of the array is an entry: in row-major order the COO is the dense column
+    /// (the same values, narrowed alike) and its coordinates besides, so it cannot be the
+    /// smaller and is not measured; its estimate is the dense column's bytes and the
+    /// coordinates' raw widths (`index_bytes`, for all entries). (Measured, its value column
+    /// was the dense column's bytes anyway: the entry orders along other axes that a written
+    /// COO may take are not weighed for dense arrays.)
+    Full { index_bytes: u64, sampled: usize },
     /// The sampled entries' index columns and, unless the dense column is also theirs (no
     /// sampled cell is the fill and the narrowings agree), their value column.
     Columns {
@@ -479,7 +486,7 @@ impl SparseSample {
     /// The columns to measure.
     fn columns(&self) -> &[(ArrayRef, DType)] {
         match self {
-            SparseSample::Raw(_) => &[],
+            SparseSample::Raw(_) | SparseSample::Full { .. } => &[],
             SparseSample::Columns { columns, .. } => columns,
         }
     }
@@ -489,6 +496,9 @@ impl SparseSample {
     fn estimate(&self, nnz: usize, best: &[u64], dense_sample_bytes: u64) -> u64 {
         match self {
             SparseSample::Raw(bytes) => *bytes,
+            SparseSample::Full { index_bytes, sampled } => {
+                index_bytes.saturating_add(scale(dense_sample_bytes, nnz, *sampled))
+            }
             SparseSample::Columns {
                 index_columns,
                 entries,
@@ -514,26 +524,33 @@ fn sparse_sample<T: Element>(
     dense_n: &Narrowing,
 ) -> SparseSample {
     let mut coords: Vec<Coords> = shape.iter().map(|&l| Coords::for_axis(l as u64, 0)).collect(); // usize fits in u64
+    let index_width: u64 = coords.iter().map(|c| c.dtype().size() as u64).sum(); // small
+    let cells = shape.iter().product::<usize>();
+    if nnz == cells && value_n == dense_n {
+        return SparseSample::Full {
+            index_bytes: index_width.saturating_mul(nnz as u64), // usize fits in u64
+            sampled: sample.len(),
+        };
+    }
     let mut values = Vec::new();
+    let mut idx = vec![0u64; shape.len()];
     let flat_positions = ranges.iter().flat_map(|r| r.clone());
     for (flat, v) in flat_positions.zip(sample) {
         if v.to_bits() != fill_bits {
             values.push(*v);
             let mut rem = flat;
-            let mut idx = vec![0u64; shape.len()];
             for axis in (0..shape.len()).rev() {
                 idx[axis] = (rem % shape[axis]) as u64; // < axis length, fits
                 rem /= shape[axis];
             }
-            for (c, i) in coords.iter_mut().zip(idx) {
+            for (c, &i) in coords.iter_mut().zip(&idx) {
                 c.push(i);
             }
         }
     }
     if values.is_empty() {
         // No entry in the sample: count the raw widths of the entries there are.
-        let per_entry: u64 =
-            coords.iter().map(|c| c.dtype().size() as u64).sum::<u64>() + value_n.stored.size() as u64; // small
+        let per_entry = index_width + value_n.stored.size() as u64; // small
         return SparseSample::Raw(per_entry * nnz as u64); // usize fits in u64
     }
     let entries = values.len();

@@ -825,3 +825,47 @@ fn runs_of_other_ranks_and_auto_choice() {
     );
     assert_eq!(s.meta.layout, arrstore::StoredLayout::Dense);
 }
+
+/// Where every cell is an entry, a row-major COO is the dense column and its coordinates: auto
+/// stores the array dense without measuring the COO, whose estimate is the dense estimate plus
+/// the coordinates' raw widths (the widths a COO of the array takes), both at the requested
+/// zstd level.
+#[test]
+fn arrays_without_a_fill_cell_are_dense_and_their_coo_is_not_measured() {
+    fn check<T: Element, D: Dimension>(name: &str, a: &Array<T, D>, opts: WriteOptions) {
+        let (_, s) = write(a, &opts);
+        let e = s.meta.estimates.unwrap();
+        assert_eq!(s.meta.layout, arrstore::StoredLayout::Dense, "{name}: {e:?}");
+        assert_eq!(s.meta.nnz, a.len() as u64, "{name}");
+        let (_, coo) = write(a, &sparse());
+        let index_width: u64 = coo
+            .meta
+            .index_columns()
+            .iter()
+            .map(|c| c.stored_type.size() as u64)
+            .sum();
+        // The dense column's bytes at the requested level, at least those at the level kept.
+        let value = e.sparse_bytes - index_width * a.len() as u64;
+        assert!(
+            value >= e.dense_bytes && value < e.dense_bytes * 11 / 10,
+            "{name}: {e:?}"
+        );
+    }
+    let auto = WriteOptions::default;
+    check("ones", &Array2::<u64>::ones((300, 70)), auto());
+    check(
+        "ramp",
+        &Array2::from_shape_fn((200, 300), |(i, j)| (i * 300 + j + 1) as i64),
+        auto(),
+    );
+    let noise = Array3::from_shape_fn((8, 40, 50), |(i, j, k)| {
+        (mix((i * 2000 + j * 50 + k) as u64) >> 40) as f32 + 0.5
+    });
+    check("noise", &noise, auto());
+    let mut counts = counts();
+    counts.mapv_inplace(|v| v + 1);
+    check("counts", &counts, auto());
+    // With a fill no cell holds, every cell is an entry too.
+    let nan = auto().with_fill(Scalar::Float(f64::NAN));
+    check("noise, NaN fill", &noise, nan);
+}
