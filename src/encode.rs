@@ -239,11 +239,12 @@ fn measure_whole(
         .sum())
 }
 
-/// Measures every candidate for `stored` on `sample` and picks the smallest (ties go to the
-/// earlier, simpler candidate). The candidates are measured in parallel. With zstd, the best
-/// candidate is then measured at each of [`HIGHER_ZSTD_LEVELS`] above the requested level in
-/// turn, each kept while it saves its step's share over the last,
-/// and last at [`FASTEST_ZSTD_LEVEL`], taken if it measures no larger than the level kept.
+/// Measures every candidate for `stored` on `sample` (the dictionary only where it may pay:
+/// [`dictionary_may_pay`]) and picks the smallest (ties go to the earlier, simpler candidate).
+/// The candidates are measured in parallel. With zstd, the best candidate is then measured at
+/// each of [`HIGHER_ZSTD_LEVELS`] above the requested level in turn, each kept while it saves
+/// its step's share over the last, and last at [`FASTEST_ZSTD_LEVEL`], taken if it measures no
+/// larger than the level kept.
 /// When the level kept is not the requested one, the other candidates that measured within
 /// [`RIVAL_MARGIN_PERCENT`] of the best are measured at it too, and the smallest is kept.
 pub fn choose(
@@ -270,7 +271,8 @@ pub fn choose_columns(
 }
 
 /// The compressed bytes of every candidate encoding of each of `columns` (a sample and its
-/// stored type) at `compression`, all measured from one queue on one worker per core.
+/// stored type) at `compression`, all measured from one queue on one worker per core; a
+/// dictionary is left out (not listed) where [`dictionary_may_pay`] rules it out.
 pub fn measure_candidates(
     columns: &[(ArrayRef, DType)],
     compression: Compression,
