@@ -563,13 +563,9 @@ mod tests {
     fn the_fastest_level_is_taken_where_it_measures_smaller() {
         // float32 noise: byte-stream-split leaves a skewed but match-free sign-and-exponent
         // stream, which level 1 codes smaller than level 3.
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let noise: ArrayRef = Arc::new(Float32Array::from_iter_values((0..262_144).map(|_| {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            let u = ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64;
+        let noise: ArrayRef = Arc::new(Float32Array::from_iter_values((1..=262_144u64).map(|k| {
+            let z = scramble(k.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let u = (z >> 11) as f64 / (1u64 << 53) as f64;
             -(1.0 - u).ln() as f32
         })));
         let level3 = Compression::ZSTD(ZstdLevel::try_new(3).unwrap());
