@@ -141,6 +141,30 @@ pub enum Error {
     #[error("query result: {0}")]
     QueryResult(String),
 
+    /// Bytes of the file differ from what their writer recorded: a checksum failed.
+    #[error(
+        "checksum mismatch in {place}: CRC-32 {found:08x}, recorded {recorded:08x}: the file is corrupt"
+    )]
+    ChecksumMismatch {
+        /// Where: the bytes, and the row group, column and pages they belong to.
+        place: String,
+        /// The CRC-32 the writer recorded.
+        recorded: u32,
+        /// The CRC-32 of the bytes read.
+        found: u32,
+    },
+    /// The array read back differs from the content hash its writer recorded.
+    #[error(
+        "content hash mismatch: the {what} read hash to {found:016x}, the writer recorded {recorded:016x}"
+    )]
+    ContentMismatch {
+        /// What was hashed ("cells", "entries").
+        what: &'static str,
+        /// The hash the writer recorded.
+        recorded: u64,
+        /// The hash of what was read.
+        found: u64,
+    },
     /// An element type arrstore does not store.
     #[error("unsupported dtype '{0}' (arrstore stores bool, int8..int64, uint8..uint64, float32, float64)")]
     UnsupportedDtype(String),
@@ -174,6 +198,29 @@ impl Error {
                 path: path.to_path_buf(),
                 error: Box::new(e),
             },
+        }
+    }
+
+    /// A copy of this error for reporting it twice: the same variant where it holds only text
+    /// and numbers, its message as [`Error::CorruptData`] otherwise.
+    pub(crate) fn clone_message(&self) -> Error {
+        match self {
+            Error::File { path, error } => Error::File {
+                path: path.clone(),
+                error: Box::new(error.clone_message()),
+            },
+            Error::ChecksumMismatch {
+                place,
+                recorded,
+                found,
+            } => Error::ChecksumMismatch {
+                place: place.clone(),
+                recorded: *recorded,
+                found: *found,
+            },
+            Error::CorruptData(m) => Error::CorruptData(m.clone()),
+            Error::CorruptMetadata(m) => Error::CorruptMetadata(m.clone()),
+            other => Error::CorruptData(other.to_string()),
         }
     }
 

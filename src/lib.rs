@@ -70,6 +70,7 @@ pub mod encode;
 pub mod entry_order;
 pub mod error;
 pub mod fsio;
+pub mod integrity;
 pub mod meta;
 pub mod narrow;
 pub mod npy;

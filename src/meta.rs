@@ -31,7 +31,7 @@ use crate::narrow::Narrowing;
 pub const METADATA_KEY: &str = "arrstore";
 
 /// The format version this library writes.
-pub const FORMAT_VERSION: &str = "1.2";
+pub const FORMAT_VERSION: &str = "1.3";
 
 /// The major format version this library reads.
 pub const FORMAT_MAJOR: u32 = 1;
@@ -159,12 +159,28 @@ pub struct ArrayMeta {
     /// The program that wrote the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writer: Option<String>,
+    /// The hash of the array's logical values (format 1.3; see [`crate::content`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
+    /// The checksums over every byte of the file (format 1.3; see [`crate::integrity`]). Set
+    /// by the writer as it closes the file: absent in files of earlier versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums: Option<crate::integrity::Checksums>,
 }
 
 impl ArrayMeta {
     /// The JSON text stored under [`METADATA_KEY`].
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("ArrayMeta always serializes")
+    }
+
+    /// The minor part of `format_version` (0 when it has none).
+    pub fn format_minor(&self) -> u32 {
+        self.format_version
+            .split('.')
+            .nth(1)
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0)
     }
 
     /// Parses and checks the JSON text: version, shape and columns.

@@ -15,6 +15,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, UInt64Type};
@@ -23,6 +24,7 @@ use ndarray::{ArrayD, Dimension, IxDyn, ShapeBuilder};
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
+use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 
 use crate::coo::{Coo, Coords, DynCoo};
@@ -30,6 +32,7 @@ use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
 use crate::entry_order;
 use crate::error::{Error, Result};
+use crate::integrity::{Checked, Checksums, Verifier};
 use crate::meta::{ArrayMeta, StoredLayout, METADATA_KEY};
 use crate::narrow::{widen, Narrowing};
 use crate::sizes::SizeReport;
@@ -45,7 +48,7 @@ const MAX_PREALLOCATION: usize = 1 << 24;
 /// `read*` methods (each consumes the file).
 #[derive(Debug)]
 pub struct ArrayFile<R: ChunkReader + 'static> {
-    reader: R,
+    reader: Checked<R>,
     meta: ArrayMeta,
     parquet: ArrowReaderMetadata,
     disk_bytes: u64,
@@ -66,11 +69,18 @@ impl ArrayFile<File> {
 }
 
 impl<R: ChunkReader + 'static> ArrayFile<R> {
-    /// Reads and checks the footer and the arrstore metadata of `reader`.
+    /// Reads and checks the footer and the arrstore metadata of `reader`: the footer's
+    /// checksum first, when the file has checksums (format 1.3), so that nothing is taken from
+    /// a corrupt footer; every byte read later is checked against its block's checksum.
     pub fn new(reader: R) -> Result<ArrayFile<R>> {
         // The Parquet logical types give every stored type; an embedded Arrow schema would only
-        // ask for dictionary arrays, which the arrow reader builds by hashing every value.
-        let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+        // ask for dictionary arrays, which the arrow reader builds by hashing every value. The
+        // offset index (page locations) lets the decoder read each page with one checked read
+        // and lets a checksum error name its page.
+        let options = ArrowReaderOptions::new()
+            .with_skip_arrow_metadata(true)
+            .with_page_index_policy(PageIndexPolicy::Optional)
+            .with_column_index_policy(PageIndexPolicy::Skip);
         let parquet = ArrowReaderMetadata::load(&reader, options)?;
         let json = parquet
             .metadata()
@@ -79,7 +89,17 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             .and_then(|kv| kv.iter().find(|k| k.key == METADATA_KEY))
             .and_then(|k| k.value.clone())
             .ok_or(Error::NotArrstore { key: METADATA_KEY })?;
+        let verifier = match recorded_checksums(&json)? {
+            Some(sums) => Some(Arc::new(Verifier::new(&reader, &sums, parquet.metadata())?)),
+            None => None,
+        };
         let meta = ArrayMeta::from_json(&json)?;
+        if verifier.is_none() && meta.format_minor() >= 3 {
+            return Err(Error::CorruptMetadata(format!(
+                "a format {} file carries checksums, this one has none",
+                meta.format_version
+            )));
+        }
         let schema = parquet.schema();
         for c in &meta.columns {
             let field = schema.field_with_name(&c.name).map_err(|_| {
@@ -116,7 +136,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         }
         let disk_bytes = reader.len();
         Ok(ArrayFile {
-            reader,
+            reader: Checked::new(reader, verifier),
             meta,
             parquet,
             disk_bytes,
@@ -188,7 +208,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         if let Some(path) = self.path.as_deref().filter(|_| self.npy_is_streamed()) {
             let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
             return with_dtype!(self.meta.dtype, T => {
-                stream_dense_npy::<T, W>(path, &self.meta, &self.parquet, threads, &mut writer)
+                stream_dense_npy::<T, W>(path, self.reader.verifier(), &self.meta, &self.parquet, threads, &mut writer)
             });
         }
         let array = self.read_dyn()?;
@@ -325,11 +345,13 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         Option<PathBuf>,
         impl Iterator<Item = Result<RecordBatch>>,
     )> {
+        let checked = self.reader.clone();
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.reader, self.parquet)
             .with_batch_size(BATCH_ROWS)
             .build()
-            .map_err(|e| in_path(e.into(), &self.path))?;
-        Ok((self.meta, self.path, reader.map(|b| b.map_err(Error::from))))
+            .map_err(|e| in_path(checked.explain(e.into()), &self.path))?;
+        let batches = reader.map(move |b| b.map_err(|e| checked.explain(e.into())));
+        Ok((self.meta, self.path, batches))
     }
 
     fn read_dense_with<T: Element>(self, n: &Narrowing) -> Result<ArrayD<T>> {
@@ -337,7 +359,14 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         if let Some(path) = self.path.clone() {
             if threads > 1 && self.parquet.metadata().num_row_groups() > 1 {
                 let go = || -> Result<ArrayD<T>> {
-                    let values = read_dense_parallel::<T>(&path, &self.meta, &self.parquet, n, threads)?;
+                    let values = read_dense_parallel::<T>(
+                        &path,
+                        self.reader.verifier(),
+                        &self.meta,
+                        &self.parquet,
+                        n,
+                        threads,
+                    )?;
                     let shape = self.meta.shape_usize()?;
                     let a = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::BadShape {
                         shape: self.meta.shape.clone(),
@@ -510,6 +539,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
 /// `threads` threads (each with its own handle on the file) into disjoint parts of the output.
 fn read_dense_parallel<T: Element>(
     path: &Path,
+    verifier: Option<&Arc<Verifier>>,
     meta: &ArrayMeta,
     parquet: &ArrowReaderMetadata,
     n: &Narrowing,
@@ -553,7 +583,7 @@ fn read_dense_parallel<T: Element>(
                 s.spawn(move || -> Result<()> {
                     for (i, part) in parts {
                         let mut at = 0;
-                        decode_row_group(path, parquet, n, i, &mut |values: &[T]| {
+                        decode_row_group(path, verifier, parquet, n, i, &mut |values: &[T]| {
                             let dst = part.get_mut(at..at + values.len()).ok_or_else(|| {
                                 Error::CorruptData(format!(
                                     "row group {i} holds more rows than its footer says"
@@ -583,18 +613,22 @@ fn read_dense_parallel<T: Element>(
 /// its widened values to `out`, a batch at a time.
 fn decode_row_group<T: Element>(
     path: &Path,
+    verifier: Option<&Arc<Verifier>>,
     parquet: &ArrowReaderMetadata,
     n: &Narrowing,
     i: usize,
     out: &mut dyn FnMut(&[T]) -> Result<()>,
 ) -> Result<()> {
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(File::open(path)?, parquet.clone())
+    let checked = Checked::new(File::open(path)?, verifier.cloned());
+    let explain = |e: Error| checked.explain(e);
+    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(checked.clone(), parquet.clone())
         .with_batch_size(BATCH_ROWS)
         .with_row_groups(vec![i])
-        .build()?;
+        .build()
+        .map_err(|e| explain(e.into()))?;
     let mut buf: Vec<T> = Vec::new();
     for batch in reader {
-        let batch = batch?;
+        let batch = batch.map_err(|e| explain(e.into()))?;
         buf.clear();
         widen(column(&batch, "value")?, n, &mut buf)?;
         out(&buf)?;
@@ -606,6 +640,7 @@ fn decode_row_group<T: Element>(
 /// row groups are decoded `threads` at a time and written in order.
 fn stream_dense_npy<T: Element, W: Write>(
     path: &Path,
+    verifier: Option<&Arc<Verifier>>,
     meta: &ArrayMeta,
     parquet: &ArrowReaderMetadata,
     threads: usize,
@@ -634,7 +669,7 @@ fn stream_dense_npy<T: Element, W: Write>(
                     let n = &n;
                     s.spawn(move || -> Result<(u64, Vec<u8>)> {
                         let (mut count, mut bytes) = (0u64, Vec::new());
-                        decode_row_group(path, parquet, n, i, &mut |v: &[T]| {
+                        decode_row_group(path, verifier, parquet, n, i, &mut |v: &[T]| {
                             count += v.len() as u64; // usize fits in u64
                             crate::npy::put_le(&mut bytes, v);
                             Ok(())
@@ -659,6 +694,27 @@ fn stream_dense_npy<T: Element, W: Write>(
     }
     writer.flush()?;
     Ok(())
+}
+
+/// The checksums recorded in the self-description `json`, read before the rest of it is
+/// trusted: `None` for a file written before format 1.3.
+fn recorded_checksums(json: &str) -> Result<Option<Checksums>> {
+    #[derive(serde::Deserialize)]
+    struct Recorded {
+        #[serde(default)]
+        checksums: Option<serde_json::Value>,
+    }
+    // JSON that does not parse is reported by `ArrayMeta::from_json`.
+    let Ok(recorded) = serde_json::from_str::<Recorded>(json) else {
+        return Ok(None);
+    };
+    recorded
+        .checksums
+        .map(|v| {
+            serde_json::from_value::<Checksums>(v)
+                .map_err(|e| Error::CorruptMetadata(format!("checksums: {e}")))
+        })
+        .transpose()
 }
 
 /// The column `name` of a batch, or a clear error.

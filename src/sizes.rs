@@ -54,6 +54,25 @@ pub struct SizeReport {
     /// significant first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sorted_by: Option<Vec<String>>,
+    /// The format version the file was written in.
+    pub format_version: String,
+    /// What checks the file's bytes on every read: `None` for a file written before format 1.3,
+    /// which carries no checksums.
+    pub checksums: Option<ChecksumSummary>,
+}
+
+/// The checksums a file carries (format 1.3; see [`crate::integrity`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChecksumSummary {
+    /// `"crc32"`.
+    pub algorithm: String,
+    /// The number of block checksums over the data.
+    pub blocks: u64,
+    /// The bytes each block covers.
+    pub block_bytes: u64,
+    /// The bytes of data they cover; the rest of the file (footer and page indexes) has one
+    /// checksum of its own.
+    pub data_bytes: u64,
 }
 
 /// The sizes and encodings of one stored column, summed over row groups.
@@ -152,7 +171,15 @@ impl SizeReport {
                 size
             })
             .collect();
+        let checksums = meta.checksums.as_ref().map(|c| ChecksumSummary {
+            algorithm: c.algorithm.clone(),
+            blocks: c.blocks.len() as u64 / 8, // usize fits in u64
+            block_bytes: c.block_bytes,
+            data_bytes: c.data_bytes,
+        });
         SizeReport {
+            format_version: meta.format_version.clone(),
+            checksums,
             layout: meta.layout,
             dtype: meta.dtype,
             shape: meta.shape.clone(),

@@ -27,6 +27,7 @@ use crate::dynarray::{DynArray, Order, Scalar};
 use crate::encode::{self, ColumnEncoding, EncodingChoice};
 use crate::entry_order;
 use crate::error::{Error, Result};
+use crate::integrity::ChecksumWriter;
 use crate::meta::{ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, FORMAT_VERSION};
 use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
 use crate::options::{Layout, WriteOptions};
@@ -264,6 +265,8 @@ fn write_cells<W: Write + Send, T: Element>(
             runs: None,
             estimates,
             writer: Some(writer_name()),
+            content_hash: None,
+            checksums: None,
         };
         if opts.fill().is_some() {
             meta.fill = Some(Scalar::of(fill).to_string());
@@ -767,6 +770,8 @@ fn write_sparse<W: Write + Send, T: Element>(
         runs: None,
         estimates,
         writer: Some(writer_name()),
+        content_hash: None,
+        checksums: None,
     };
     let mut table = TableWriter::new(writer, columns, coo.nnz(), opts)?;
     table.write_groups(coo.nnz(), column)?;
@@ -781,7 +786,7 @@ fn writer_name() -> String {
 /// on worker threads (one per core), several row groups at a time, and appends them to the
 /// file in order: the file is the one a single-threaded writer would produce.
 struct TableWriter<W: Write + Send> {
-    file: SerializedFileWriter<W>,
+    file: SerializedFileWriter<ChecksumWriter<W>>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     rows_per_group: usize,
@@ -838,7 +843,7 @@ impl<W: Write + Send> TableWriter<W> {
         let options = ArrowWriterOptions::new()
             .with_properties(props.build())
             .with_skip_arrow_metadata(!(dictionary && opts.arrow_dictionary()));
-        let inner = ArrowWriter::try_new_with_options(writer, schema.clone(), options)?;
+        let inner = ArrowWriter::try_new_with_options(ChecksumWriter::new(writer), schema.clone(), options)?;
         let (file, factory) = inner.into_serialized_writer()?;
         Ok(TableWriter {
             file,
@@ -931,12 +936,29 @@ impl<W: Write + Send> TableWriter<W> {
         })
     }
 
-    fn finish(mut self, meta: ArrayMeta) -> Result<WriteSummary> {
+    /// Closes the file: the self-description `meta`, with the checksums of every byte before
+    /// it, goes into the footer, and the footer's own checksum into it (see
+    /// [`crate::integrity`]).
+    fn finish(mut self, mut meta: ArrayMeta) -> Result<WriteSummary> {
+        self.file.flush()?;
+        let checksums = self.file.inner_mut().close_data();
+        let written = self.file.bytes_written() as u64; // usize fits in u64
+        if checksums.data_bytes != written {
+            return Err(Error::Io(std::io::Error::other(format!(
+                "the checksums cover {} bytes, the writer wrote {written}",
+                checksums.data_bytes
+            ))));
+        }
+        meta.checksums = Some(checksums);
         self.file.append_key_value_metadata(KeyValue::new(
             crate::meta::METADATA_KEY.to_string(),
             meta.to_json(),
         ));
         self.file.finish()?;
+        let tail_crc = self.file.inner_mut().seal()?;
+        if let Some(sums) = &mut meta.checksums {
+            sums.tail_crc = format!("{tail_crc:08x}");
+        }
         Ok(WriteSummary {
             meta,
             file_bytes: self.file.bytes_written() as u64, // usize fits in u64
@@ -947,7 +969,7 @@ impl<W: Write + Send> TableWriter<W> {
 /// The main thread's side of [`TableWriter::write_groups`]: hands column chunks to the workers
 /// and appends the encoded ones to the file in order, a row group at a time.
 struct Pipeline<'a, W: Write + Send, S> {
-    file: &'a mut SerializedFileWriter<W>,
+    file: &'a mut SerializedFileWriter<ChecksumWriter<W>>,
     job_tx: Option<std::sync::mpsc::SyncSender<Job<S>>>,
     done_rx: std::sync::mpsc::Receiver<(usize, Result<ArrowColumnChunk>)>,
     finished: std::collections::BTreeMap<usize, ArrowColumnChunk>,

@@ -105,14 +105,23 @@ bad_files! {
         Error::Parquet(_), "Invalid Parquet file. Corrupt footer";
     garbage_footer: "garbage_footer.parquet" at Open =>
         Error::Parquet(_), "Unexpected struct field type 15";
+    checksum_footer_json_changed: "checksum_footer_json_changed.parquet" at Open =>
+        Error::ChecksumMismatch { .. }, "checksum mismatch in the footer and page indexes (bytes ";
+    checksum_value_bit_flipped: "checksum_value_bit_flipped.parquet" at Read =>
+        Error::ChecksumMismatch { .. },
+        "checksum mismatch in bytes 65536..131072 (row group 0, column 'value', data page 0): CRC-32 8c21a34a, recorded 227de81c: the file is corrupt";
+    checksums_missing_in_1_3: "checksums_missing_in_1_3.parquet" at Open =>
+        Error::CorruptMetadata(_), "a format 1.3 file carries checksums, this one has none";
+    checksums_list_too_short: "checksums_list_too_short.parquet" at Open =>
+        Error::CorruptMetadata(_), "checksums: 0 hex digits of block CRCs; 100 data bytes in blocks of 65536 need 1 CRCs";
     footer_length_too_long: "footer_length_too_long.parquet" at Open =>
-        Error::Parquet(_), "Parquet file too small. Size is 449 but need 457";
+        Error::Parquet(_), "Parquet file too small. Size is 561 but need 569";
     foreign_table: "foreign_table.parquet" at Open =>
         Error::NotArrstore { key: "arrstore" }, "not an arrstore file: the Parquet metadata has no 'arrstore' key";
     metadata_not_json: "metadata_not_json.parquet" at Open =>
         Error::CorruptMetadata(_), "corrupt arrstore metadata: key must be a string";
     format_version_2: "format_version_2.parquet" at Open =>
-        Error::UnsupportedVersion { .. }, "format version 2.0 is newer than this reader supports (1.2)";
+        Error::UnsupportedVersion { .. }, "format version 2.0 is newer than this reader supports (1.3)";
     format_version_not_a_number: "format_version_not_a_number.parquet" at Open =>
         Error::CorruptMetadata(_), "format_version 'one' is not major.minor";
     dtype_complex128: "dtype_complex128.parquet" at Open =>
@@ -311,16 +320,33 @@ fn forge(columns: Vec<(&str, ArrayRef)>, meta: Option<String>) -> Vec<u8> {
     out
 }
 
-/// A valid arrstore file of `a` and its metadata as JSON.
+/// A valid arrstore file of `a`, and its metadata as JSON as a writer of format 1.2 (without
+/// checksums) would have written it, for the forged tables (whose bytes no checksum covers).
 fn valid(a: &DynArray, layout: Layout) -> (Vec<u8>, Value) {
+    let buf = written(a, layout);
+    let file = ArrayFile::new(bytes::Bytes::from(buf.clone())).unwrap();
+    let mut meta: Value = serde_json::from_str(&file.meta().to_json()).unwrap();
+    meta.as_object_mut().unwrap().remove("checksums");
+    meta["format_version"] = json!("1.2");
+    (buf, meta)
+}
+
+/// A file of `a` as the library writes it, uncompressed.
+fn written(a: &DynArray, layout: Layout) -> Vec<u8> {
     let mut buf = Vec::new();
     let opts = WriteOptions::default()
         .with_layout(layout)
         .with_compression(Compression::UNCOMPRESSED);
     arrstore::write_dyn_to(&mut buf, a, &opts).unwrap();
-    let file = ArrayFile::new(bytes::Bytes::from(buf.clone())).unwrap();
-    let meta = serde_json::from_str(&file.meta().to_json()).unwrap();
-    (buf, meta)
+    buf
+}
+
+/// The position of the first occurrence of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .unwrap_or_else(|| panic!("{:?} not found", String::from_utf8_lossy(needle)))
 }
 
 fn arc<A: arrow::array::Array + 'static>(a: A) -> ArrayRef {
@@ -404,6 +430,27 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
     let too_long = u32::try_from(n).unwrap(); // longer than the file less its 8 footer bytes
     footer_too_long[n - 8..n - 4].copy_from_slice(&too_long.to_le_bytes());
 
+    // A dense shape [2, 3] that reads as [3, 2]: the footer still parses and the cell count
+    // still matches; only the footer's checksum tells.
+    let mut shape_swapped = good.clone();
+    let at = find(&shape_swapped, br#""shape":[2,3]"#);
+    shape_swapped[at..at + 13].copy_from_slice(br#""shape":[3,2]"#);
+    // One bit of a float64 value in the second 64 KiB block of the only data page.
+    let noise = ndarray::Array1::from_shape_fn(20_000, |i| {
+        let k = u32::try_from(i).unwrap().wrapping_mul(2_654_435_761) % 1_000_003;
+        f64::from(k) / 7.0
+    });
+    let mut flipped_value = written(&DynArray::from(noise.into_dyn()), Layout::Dense);
+    let page = {
+        use parquet::file::reader::FileReader;
+        let r = parquet::file::serialized_reader::SerializedFileReader::new(bytes::Bytes::from(
+            flipped_value.clone(),
+        ))
+        .unwrap();
+        usize::try_from(r.metadata().row_group(0).column(0).data_page_offset()).unwrap()
+    };
+    flipped_value[page + 100_000] ^= 0x04;
+
     let with_meta = |meta: &Value| {
         forge(
             vec![("value", arc(UInt8Array::from(vec![1u8, 2, 3, 4, 5, 6])))],
@@ -456,6 +503,20 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("truncated_footer.parquet", good[..n - 20].to_vec()),
         ("garbage_footer.parquet", garbage_footer),
+        ("checksum_footer_json_changed.parquet", shape_swapped),
+        ("checksum_value_bit_flipped.parquet", flipped_value),
+        (
+            "checksums_missing_in_1_3.parquet",
+            edit(&|m| m["format_version"] = json!("1.3")),
+        ),
+        (
+            "checksums_list_too_short.parquet",
+            edit(&|m| {
+                m["format_version"] = json!("1.3");
+                m["checksums"] = json!({"algorithm": "crc32", "block_bytes": 65536,
+                    "data_bytes": 100, "blocks": "", "tail_crc": "00000000"});
+            }),
+        ),
         ("footer_length_too_long.parquet", footer_too_long),
         (
             "foreign_table.parquet",

@@ -3,6 +3,7 @@
 mod bad_data;
 mod cli;
 mod common;
+mod integrity;
 mod layout;
 mod npy;
 mod npz_store;

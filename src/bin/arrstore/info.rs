@@ -60,6 +60,21 @@ pub fn run(a: &InfoArgs) -> Result<()> {
             r.layout.name()
         )?;
     }
+    match &r.checksums {
+        Some(c) => writeln!(
+            out,
+            "checksums  {} of {} blocks of {} and of the footer (format {}), checked on every read",
+            c.algorithm.to_uppercase().replace("CRC32", "CRC-32"),
+            thousands(c.blocks),
+            bytes(c.block_bytes),
+            r.format_version
+        )?,
+        None => writeln!(
+            out,
+            "checksums  none: written before format 1.3 (format {}); its bytes cannot be checked",
+            r.format_version
+        )?,
+    }
     writeln!(out)?;
     writeln!(out, "{:<26}{:>16}{:>12}{:>10}", "size", "bytes", "", "of memory")?;
     let row = |out: &mut std::io::StdoutLock, name: &str, n: u64| {

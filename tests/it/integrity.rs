@@ -1,0 +1,131 @@
+//! Checksums (format 1.3): every bit of a file is covered, files of earlier versions still read,
+//! and `info` says which kind a file is.
+
+use std::path::{Path, PathBuf};
+
+use arrstore::{ArrayFile, DynArray, Layout, WriteOptions};
+
+use crate::common::run_in;
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data")
+}
+
+/// The `.npy` bytes of what `file` reads as, or the error's message.
+fn npy_of(file: bytes::Bytes) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    ArrayFile::new(file)
+        .and_then(|f| f.write_npy_to(&mut out))
+        .map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Small files of every layout, with values of several dtypes.
+fn small_files() -> Vec<(&'static str, Vec<u8>)> {
+    let dense = ndarray::Array2::<f64>::from_shape_fn((12, 9), |(i, j)| (i * 9 + j) as f64 / 3.0);
+    let mut sparse = ndarray::Array2::<i32>::zeros((40, 30));
+    for k in 0..25 {
+        sparse[[k * 7 % 40, k * 11 % 30]] = i32::try_from(k).unwrap() * 1000 - 7;
+    }
+    let runs = ndarray::Array2::<u16>::from_shape_fn((10, 50), |(i, j)| u16::try_from(i + j / 10).unwrap());
+    let arrays = [
+        ("dense", DynArray::from(dense.into_dyn()), Layout::Dense),
+        ("sparse", DynArray::from(sparse.into_dyn()), Layout::Sparse),
+        ("runs", DynArray::from(runs.into_dyn()), Layout::Runs),
+    ];
+    arrays
+        .into_iter()
+        .map(|(name, a, layout)| {
+            let mut buf = Vec::new();
+            arrstore::write_dyn_to(&mut buf, &a, &WriteOptions::default().with_layout(layout)).unwrap();
+            (name, buf)
+        })
+        .collect()
+}
+
+/// A flipped bit anywhere in a file, data or footer, never reads back as other values: the
+/// read fails or gives the original bits. Every byte of each file is tried, one bit each.
+#[test]
+fn no_single_bit_flip_reads_as_other_values() {
+    for (name, file) in small_files() {
+        let want = npy_of(bytes::Bytes::from(file.clone())).unwrap();
+        let (mut failed, mut same) = (0, 0);
+        for at in 0..file.len() {
+            let mut m = file.clone();
+            m[at] ^= 1 << (at % 8);
+            match npy_of(bytes::Bytes::from(m)) {
+                Err(_) => failed += 1,
+                Ok(got) => {
+                    assert_eq!(got, want, "{name}: byte {at} flipped reads as other values");
+                    same += 1;
+                }
+            }
+        }
+        assert_eq!(failed + same, file.len());
+        // Only a few bytes (unused Thrift bits such as a flag's spare bits) may leave the file
+        // readable; the rest fail.
+        assert!(
+            failed > file.len() * 9 / 10,
+            "{name}: {failed} of {} mutants failed",
+            file.len()
+        );
+    }
+}
+
+/// Files of format 1.2 (no checksums) read as they did, to the same values as the same arrays
+/// written now.
+#[test]
+fn format_1_2_files_still_read_without_checksums() {
+    let old_dir = data().join("format-1.2");
+    let mut names: Vec<String> = std::fs::read_dir(&old_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".parquet"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 4, "{names:?}");
+    for name in names {
+        let old = ArrayFile::open(old_dir.join(&name)).unwrap();
+        let new = ArrayFile::open(data().join(&name)).unwrap();
+        assert_eq!(old.meta().format_version, "1.2", "{name}");
+        assert!(old.sizes().checksums.is_none(), "{name}");
+        assert_eq!(new.meta().format_version, "1.3", "{name}");
+        let sums = new.sizes().checksums.unwrap();
+        assert_eq!(
+            (sums.algorithm.as_str(), sums.block_bytes),
+            ("crc32", 65536),
+            "{name}"
+        );
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        old.write_npy_to(&mut a).unwrap();
+        new.write_npy_to(&mut b).unwrap();
+        assert_eq!(a, b, "{name}");
+    }
+}
+
+#[test]
+fn info_says_whether_a_file_carries_checksums() {
+    let cwd = data();
+    let new = run_in(&cwd, &["info", "example-sparse-2d.parquet"]);
+    assert_eq!(new.code, 0, "{}", new.stderr);
+    assert!(
+        new.stdout.contains(
+            "checksums  CRC-32 of 1 blocks of 64.0 KiB and of the footer (format 1.3), checked on every read"
+        ),
+        "{}",
+        new.stdout
+    );
+    let old = run_in(&cwd, &["info", "format-1.2/example-sparse-2d.parquet"]);
+    assert_eq!(old.code, 0, "{}", old.stderr);
+    assert!(
+        old.stdout
+            .contains("checksums  none: written before format 1.3 (format 1.2); its bytes cannot be checked"),
+        "{}",
+        old.stdout
+    );
+    let json = run_in(&cwd, &["info", "--json", "example-sparse-2d.parquet"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["format_version"], "1.3");
+    assert_eq!(v["checksums"]["algorithm"], "crc32");
+    assert_eq!(v["checksums"]["blocks"], 1);
+}
