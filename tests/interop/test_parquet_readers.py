@@ -4,6 +4,7 @@ JSON under the key `arrstore`, and FORMAT.md's transform gives back the original
 
 import json
 import subprocess
+import zlib
 
 import duckdb
 import numpy as np
@@ -206,7 +207,7 @@ def test_pyarrow_reads_the_table_and_the_metadata(files, cid):
     a, path = files[cid]
     expected_stored = next(c[3] for c in CASES if c[0] == cid)
     meta = meta_of(path)
-    assert meta["format_version"] == "1.2"
+    assert meta["format_version"] == "1.3"
     assert meta["dtype"] == a.dtype.name and meta["shape"] == list(a.shape)
     assert meta["order"] == ("F" if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
                              else "C")
@@ -268,6 +269,47 @@ def test_pyarrow_reads_the_table_and_the_metadata(files, cid):
                                      "byte_stream_split")
     if expected_stored is not None:
         assert meta["columns"][-1]["stored_type"] == expected_stored, meta["columns"]
+
+
+@pytest.mark.parametrize("cid", [c[0] for c in CASES])
+def test_checksums_match_format_md_computed_with_zlib(files, cid):
+    """FORMAT.md's checksums, recomputed from the file's bytes with Python's zlib.crc32."""
+    _, path = files[cid]
+    sums = meta_of(path)["checksums"]
+    raw = path.read_bytes()
+    n, bb = sums["data_bytes"], sums["block_bytes"]
+    assert sums["algorithm"] == "crc32" and bb == 65536 and 0 < n < len(raw)
+    assert "".join(f"{zlib.crc32(raw[i:min(i + bb, n)]):08x}" for i in range(0, n, bb)) == sums["blocks"]
+    tail, key = raw[n:], b'"tail_crc":"'
+    assert tail.count(key) == 1
+    at = tail.index(key) + len(key)
+    assert tail[at:at + 8].decode() == sums["tail_crc"]
+    assert f"{zlib.crc32(tail[:at] + b'00000000' + tail[at + 8:]):08x}" == sums["tail_crc"]
+
+
+def test_page_crcs_of_other_writers_are_checked(tmp_path, run):
+    """A file written by pyarrow with page checksums (and a format 1.2 self-description, which
+    carries none of arrstore's) reads; with one bit of a data page flipped, it is refused."""
+    a = np.arange(20_000, dtype=np.float64) * 1.37
+    np.save(tmp_path / "a.npy", a)
+    run("write", tmp_path / "a.npy", tmp_path / "a.parquet", "--layout", "dense", "--quiet")
+    meta = meta_of(tmp_path / "a.parquet")
+    del meta["checksums"]
+    meta["format_version"] = "1.2"
+    table = pq.read_table(tmp_path / "a.parquet").replace_schema_metadata({"arrstore": json.dumps(meta)})
+    good = tmp_path / "pyarrow.parquet"
+    pq.write_table(table, good, compression="none", write_page_checksum=True, use_dictionary=False)
+    run("read", good, "-o", tmp_path / "back.npy", "--quiet")
+    assert np.array_equal(bits(np.load(tmp_path / "back.npy")), bits(a))
+    raw = bytearray(good.read_bytes())
+    page = pq.read_metadata(good).row_group(0).column(0).data_page_offset
+    raw[page + 50_000] ^= 0x10
+    bad = tmp_path / "flipped.parquet"
+    bad.write_bytes(bytes(raw))
+    p = run("read", bad, "-o", tmp_path / "bad.npy", "--quiet", ok=False)
+    assert p.returncode == 1 and "flipped.parquet" in p.stderr, p.stderr
+    assert "CRC" in p.stderr or "crc" in p.stderr, p.stderr
+    assert not (tmp_path / "bad.npy").exists()
 
 
 @pytest.mark.parametrize("cid", [c[0] for c in CASES])
