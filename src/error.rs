@@ -156,6 +156,15 @@ pub enum Error {
         /// The CRC-32 of the member's bytes as read.
         found: u32,
     },
+
+    /// An array with more axes than arrstore (and NumPy) handle.
+    #[error("{ndim} axes, more than the {max} an array may have")]
+    TooManyAxes {
+        /// The number of axes.
+        ndim: usize,
+        /// The most allowed ([`crate::limits::MAX_NDIM`]).
+        max: usize,
+    },
 }
 
 impl From<std::io::Error> for Error {

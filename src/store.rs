@@ -264,6 +264,9 @@ pub fn write_store(
         if dir.exists() && !opts.overwrite() {
             return Err(Error::OutputExists);
         }
+        for (_, a) in arrays {
+            crate::limits::check_shape(a.shape())?;
+        }
         let parent = crate::fsio::parent_dir(dir);
         let _ = crate::fsio::remove_stale_temporaries(parent);
         let tmp = tempfile::Builder::new()
