@@ -168,6 +168,27 @@ pub enum Error {
     /// An element type arrstore does not store.
     #[error("unsupported dtype '{0}' (arrstore stores bool, int8..int64, uint8..uint64, float32, float64)")]
     UnsupportedDtype(String),
+
+    /// A member of a zip archive (`.npz`) whose bytes do not match the CRC-32 the archive
+    /// records for it: the archive is corrupt.
+    #[error("member '{member}' is corrupt: bad CRC-32 {found:#010x}, the archive records {recorded:#010x}")]
+    BadCrc {
+        /// The member's name in the archive.
+        member: String,
+        /// The CRC-32 the archive's directory records.
+        recorded: u32,
+        /// The CRC-32 of the member's bytes as read.
+        found: u32,
+    },
+
+    /// An array with more axes than arrstore (and NumPy) handle.
+    #[error("{ndim} axes, more than the {max} an array may have")]
+    TooManyAxes {
+        /// The number of axes.
+        ndim: usize,
+        /// The most allowed ([`crate::limits::MAX_NDIM`]).
+        max: usize,
+    },
 }
 
 impl From<std::io::Error> for Error {

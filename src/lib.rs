@@ -33,7 +33,8 @@
 //!   arrays).
 //! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
 //!   self-description), [`sizes`], [`coo`], [`runs`], [`entry_order`] (the order sparse entries
-//!   are stored in).
+//!   are stored in), [`limits`] (the shapes that can be written and read), [`fsio`] (atomic
+//!   output files; removing what killed writers left).
 //!
 //! ```
 //! use arrstore::{read_array_from, write_array_to, WriteOptions};
@@ -57,6 +58,7 @@
 //! - A sparse array is built in memory as COO before it is written, and a runs table as its runs
 //!   (memory in proportion to the entries or runs); a dense array is scanned twice (once to
 //!   decide, once to write) and not memory-mapped yet.
+//! - At most [`limits::MAX_NDIM`] (64) axes, as NumPy, and at most `u64::MAX` cells.
 //! - Narrowing happens only at the storage boundary; arrays in memory keep their dtype unless
 //!   the narrowed read is asked for.
 
@@ -71,6 +73,7 @@ pub mod entry_order;
 pub mod error;
 pub mod fsio;
 pub mod integrity;
+pub mod limits;
 pub mod meta;
 pub mod narrow;
 pub mod npy;

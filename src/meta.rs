@@ -331,6 +331,8 @@ impl ArrayMeta {
     }
 
     fn check(&self) -> Result<()> {
+        // First: a shape of a million axes is refused before any work per axis.
+        crate::limits::check_writable_shape(&self.shape)?;
         let bad = |m: String| Err(Error::CorruptMetadata(m));
         self.cells()?;
         let values = self.columns.iter().filter(|c| c.role == Role::Value).count();

@@ -113,11 +113,13 @@ fn read_archives<R: Read + Seek + Send>(mut archives: Vec<zip::ZipArchive<R>>) -
                         .map(|i| {
                             let name = entries[i].0.as_str();
                             let entry = zip.by_name(name).map_err(zip_error)?;
-                            let read = if scipy && name == "format.npy" {
-                                npy::read_npy_bytes_from(entry).map(Entry::Bytes)
-                            } else {
-                                npy::read_npy_from(entry).map(Entry::Array)
-                            };
+                            let read = read_checked(entry, name, |r| {
+                                if scipy && name == "format.npy" {
+                                    npy::read_npy_bytes_from(r).map(Entry::Bytes)
+                                } else {
+                                    npy::read_npy_from(r).map(Entry::Array)
+                                }
+                            });
                             Ok((i, read.map_err(|e| in_entry(e, name))?))
                         })
                         .collect::<Result<Vec<_>>>()
@@ -145,6 +147,58 @@ fn read_archives<R: Read + Seek + Send>(mut archives: Vec<zip::ZipArchive<R>>) -
         return sparse_from_scipy(&format, arrays.into_iter().collect()).map(Npz::Sparse);
     }
     Ok(Npz::Arrays(arrays))
+}
+
+/// Decodes the member `entry` (named `name`) through `decode` and checks its CRC-32 against
+/// the one the archive records, for stored and deflated members alike: a decoder stops at the
+/// end of the array's data, so the zip reader, which checks only on reaching the member's end,
+/// would not. The rest of the member is read, the CRC of every byte computed here, and a
+/// mismatch is an [`Error::BadCrc`] (before any error of `decode`, whose input was then not
+/// what was written).
+fn read_checked<R: Read, T>(
+    entry: zip::read::ZipFile<'_, R>,
+    name: &str,
+    decode: impl FnOnce(&mut CrcReader<zip::read::ZipFile<'_, R>>) -> Result<T>,
+) -> Result<T> {
+    let (recorded, size) = (entry.crc32(), entry.size());
+    let mut r = CrcReader {
+        inner: entry,
+        hasher: crc32fast::Hasher::new(),
+        read: 0,
+    };
+    let decoded = decode(&mut r);
+    // The zip reader's own check of the same bytes fails the last read on a mismatch; the
+    // comparison below reports it with the numbers.
+    let rest = std::io::copy(&mut r, &mut std::io::sink());
+    let found = r.hasher.clone().finalize();
+    if r.read == size && found != recorded {
+        return Err(Error::BadCrc {
+            member: name.to_string(),
+            recorded,
+            found,
+        });
+    }
+    let decoded = decoded?;
+    rest?;
+    Ok(decoded)
+}
+
+/// A reader that computes the CRC-32 of the bytes read through it.
+struct CrcReader<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+    /// Bytes read so far.
+    read: u64,
+}
+
+impl<R: Read> Read for CrcReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let got = buf.get(..n).unwrap_or_default();
+        self.hasher.update(got);
+        self.read += u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(n)
+    }
 }
 
 /// One decoded archive entry.
@@ -564,5 +618,67 @@ mod tests {
         };
         assert_eq!(c.values(), &[2, 1, 3], "sorted within the row");
         assert_eq!((c.coords(0).get(2), c.coords(1).get(2)), (2, 1));
+    }
+
+    /// An archive of one array `a` of 64 bytes 0xab, and the CRC-32 of its member.
+    fn archive(compress: bool) -> (Vec<u8>, u32) {
+        let a = DynArray::from(ndarray::Array1::from_elem(64, 0xabu8).into_dyn());
+        let mut member = Vec::new();
+        npy::write_npy_to(&mut member, &a).unwrap();
+        let mut zip = Cursor::new(Vec::new());
+        write_npz_to(&mut zip, &[("a", &a)], compress).unwrap();
+        (zip.into_inner(), crc32fast::hash(&member))
+    }
+
+    fn read_error(zip: Vec<u8>) -> Error {
+        read_npz_from(Cursor::new(zip)).unwrap_err()
+    }
+
+    #[test]
+    fn a_stored_member_with_a_flipped_byte_is_a_bad_crc() {
+        let (mut zip, crc) = archive(false);
+        assert!(read_npz_from(Cursor::new(zip.clone())).is_ok());
+        let at = zip
+            .windows(64)
+            .position(|w| w.iter().all(|&b| b == 0xab))
+            .unwrap()
+            + 10;
+        zip[at] ^= 0x01;
+        let e = read_error(zip.clone());
+        let Error::BadCrc {
+            member,
+            recorded,
+            found,
+        } = &e
+        else {
+            panic!("{e}")
+        };
+        assert_eq!((member.as_str(), *recorded), ("a.npy", crc));
+        assert_ne!(*found, crc);
+        assert!(e.to_string().contains(&format!("{crc:#010x}")), "{e}");
+        // A flipped byte of the header is a bad CRC too, not a confusing header error.
+        let (mut zip, _) = archive(false);
+        let at = zip.windows(6).position(|w| w == b"'descr").unwrap() + 1;
+        zip[at] = b'x';
+        assert!(matches!(read_error(zip), Error::BadCrc { .. }));
+    }
+
+    #[test]
+    fn a_deflated_member_is_checked_too() {
+        let (mut zip, crc) = archive(true);
+        assert!(read_npz_from(Cursor::new(zip.clone())).is_ok());
+        // The recorded CRC, in the local header and in the central directory.
+        let le = crc.to_le_bytes();
+        let mut n = 0;
+        while let Some(at) = zip.windows(4).position(|w| w == le) {
+            zip[at..at + 4].copy_from_slice(&(crc ^ 1).to_le_bytes());
+            n += 1;
+        }
+        assert!(n >= 1);
+        let e = read_error(zip);
+        assert!(
+            matches!(e, Error::BadCrc { recorded, found, .. } if recorded == crc ^ 1 && found == crc),
+            "{e}"
+        );
     }
 }

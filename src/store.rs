@@ -245,8 +245,15 @@ impl Store {
 }
 
 /// Writes named arrays as a new store at `dir`, atomically: the store is built in a temporary
-/// directory beside `dir` and renamed into place when complete. An existing `dir` is an
-/// [`Error::OutputExists`] unless `opts.overwrite()`, in which case it is replaced whole.
+/// directory beside `dir` (`.arrstore-<pid>-<random>.tmp`) and renamed into place when
+/// complete, and the parent directory is synced. An existing `dir` is an
+/// [`Error::OutputExists`] unless `opts.overwrite()`, in which case it is replaced whole: on
+/// Linux the new and the old directory are exchanged in one step (`renameat2` with
+/// `RENAME_EXCHANGE`), so `dir` always holds one complete store, and the old one is removed
+/// after; where that is not available, the old store is first moved aside (into
+/// `.arrstore-old-<pid>-<random>.tmp`) and the new one moved in, two renames. Stale
+/// temporaries of killed writers beside `dir` are removed first
+/// ([`crate::fsio::remove_stale_temporaries`]).
 pub fn write_store(
     dir: impl AsRef<Path>,
     arrays: &[(&str, &DynArray)],
@@ -257,13 +264,14 @@ pub fn write_store(
         if dir.exists() && !opts.overwrite() {
             return Err(Error::OutputExists);
         }
-        let parent = match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
+        for (_, a) in arrays {
+            crate::limits::check_shape(a.shape())?;
+        }
+        let parent = crate::fsio::parent_dir(dir);
+        let _ = crate::fsio::remove_stale_temporaries(parent);
         let tmp = tempfile::Builder::new()
-            .prefix(".arrstore-")
-            .suffix(".tmp")
+            .prefix(&crate::fsio::temp_prefix(false))
+            .suffix(crate::fsio::TEMP_SUFFIX)
             .tempdir_in(parent)?;
         let mut store = Store::create(tmp.path())?;
         let inner = opts.clone().with_overwrite(false);
@@ -271,16 +279,10 @@ pub fn write_store(
             store.add(name, a, &inner)?;
         }
         let built = tmp.keep();
-        let placed = if dir.exists() {
-            let old = tempfile::Builder::new()
-                .prefix(".arrstore-old-")
-                .tempdir_in(parent)?
-                .keep();
-            std::fs::rename(dir, old.join("store"))
-                .and_then(|()| std::fs::rename(&built, dir))
-                .and_then(|()| std::fs::remove_dir_all(&old))
+        let placed = if opts.overwrite() && dir.symlink_metadata().is_ok() {
+            replace(&built, dir, parent)
         } else {
-            std::fs::rename(&built, dir)
+            std::fs::rename(&built, dir).and_then(|()| crate::fsio::sync_dir(parent))
         };
         if let Err(e) = placed {
             let _ = std::fs::remove_dir_all(&built);
@@ -290,6 +292,88 @@ pub fn write_store(
         Ok(store)
     };
     go().map_err(|e| e.in_file(dir))
+}
+
+/// Puts the complete store `built` in the place of the existing `dir` (both in `parent`) and
+/// removes the old one: exchanged in one step where the system can, else two renames.
+fn replace(built: &Path, dir: &Path, parent: &Path) -> std::io::Result<()> {
+    if exchange(built, dir)? {
+        // `built` now holds the old store.
+        crate::fsio::sync_dir(parent)?;
+        return remove_any(built);
+    }
+    replace_by_renames(built, dir, parent)
+}
+
+/// Puts `built` in the place of `dir` by two renames (the old store moved aside, the new one
+/// moved in), then removes the old one. A kill between the two renames leaves no store at
+/// `dir`, and the old one in `.arrstore-old-<pid>-<random>.tmp/store`.
+fn replace_by_renames(built: &Path, dir: &Path, parent: &Path) -> std::io::Result<()> {
+    let old = tempfile::Builder::new()
+        .prefix(&crate::fsio::temp_prefix(true))
+        .suffix(crate::fsio::TEMP_SUFFIX)
+        .tempdir_in(parent)?
+        .keep();
+    // While the old store is at `old/store`, it is the only copy: stale-temporary removal
+    // leaves such a directory alone. Once the new one is in place it is renamed `replaced`.
+    std::fs::rename(dir, old.join("store"))?;
+    if let Err(e) = std::fs::rename(built, dir) {
+        // Put the old store back, so that a failed write leaves it as it was.
+        let _ = std::fs::rename(old.join("store"), dir).and_then(|()| std::fs::remove_dir(&old));
+        return Err(e);
+    }
+    crate::fsio::sync_dir(parent)?;
+    std::fs::rename(old.join("store"), old.join("replaced"))?;
+    std::fs::remove_dir_all(&old)
+}
+
+/// Removes a directory with its contents, or a file.
+fn remove_any(path: &Path) -> std::io::Result<()> {
+    if path.symlink_metadata()?.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    }
+}
+
+/// Exchanges `a` and `b` atomically (Linux's `renameat2` with `RENAME_EXCHANGE`). `Ok(false)`
+/// when the kernel or the file system cannot (`ENOSYS`, `EINVAL`, `ENOTSUP`) or elsewhere than
+/// Linux; nothing was changed then.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both paths are NUL-terminated strings that live across the call; the system call
+    // only reads them. Called through `syscall`, as glibc before 2.28 has no wrapper.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENOSYS | libc::EINVAL | libc::ENOTSUP) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// Exchanges `a` and `b` atomically: not available here, so `Ok(false)`.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 /// A file name without directories, `..`, or a leading dot.
@@ -344,6 +428,48 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(leftovers, ["s"]);
+    }
+
+    #[test]
+    fn replacing_by_renames_leaves_one_store_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("s");
+        let a = DynArray::from(ndarray::arr1(&[1u16, 2]).into_dyn());
+        write_store(&out, &[("a", &a)], &WriteOptions::default()).unwrap();
+        let built = dir.path().join("built");
+        write_store(&built, &[("b", &a)], &WriteOptions::default()).unwrap();
+        replace_by_renames(&built, &out, dir.path()).unwrap();
+        assert_eq!(Store::open(&out).unwrap().names(), ["b"]);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["s"]);
+        // A failed second rename puts the old store back.
+        let e = replace_by_renames(&dir.path().join("missing"), &out, dir.path());
+        assert!(e.is_err());
+        assert_eq!(Store::open(&out).unwrap().names(), ["b"]);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, ["s"]);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn exchange_swaps_two_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        std::fs::create_dir(&a).unwrap();
+        std::fs::write(a.join("x"), b"").unwrap();
+        std::fs::create_dir(&b).unwrap();
+        std::fs::write(b.join("y"), b"").unwrap();
+        if exchange(&a, &b).unwrap() {
+            assert!(a.join("y").exists() && b.join("x").exists());
+        } else {
+            assert!(a.join("x").exists() && b.join("y").exists());
+        }
     }
 
     #[test]

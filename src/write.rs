@@ -83,9 +83,9 @@ where
     S: Data<Elem = T>,
     D: Dimension,
 {
-    crate::fsio::write_atomic(path.as_ref(), opts.overwrite(), |w| {
-        write_array_to(w, array, opts)
-    })
+    let path = path.as_ref();
+    crate::limits::check_shape(array.shape()).map_err(|e| e.in_file(path))?;
+    crate::fsio::write_atomic(path, opts.overwrite(), |w| write_array_to(w, array, opts))
 }
 
 /// Writes an array of any dtype to `writer`.
@@ -99,7 +99,9 @@ pub fn write_dyn_to<W: Write + Send>(
 
 /// Writes an array of any dtype to the file `path` (atomically).
 pub fn write_dyn(path: impl AsRef<Path>, array: &DynArray, opts: &WriteOptions) -> Result<WriteSummary> {
-    crate::fsio::write_atomic(path.as_ref(), opts.overwrite(), |w| write_dyn_to(w, array, opts))
+    let path = path.as_ref();
+    crate::limits::check_shape(array.shape()).map_err(|e| e.in_file(path))?;
+    crate::fsio::write_atomic(path, opts.overwrite(), |w| write_dyn_to(w, array, opts))
 }
 
 /// Writes a COO array to `writer` in the sparse layout (the options' layout and fill are not
@@ -118,7 +120,9 @@ pub fn write_coo<T: Element>(
     coo: &Coo<T>,
     opts: &WriteOptions,
 ) -> Result<WriteSummary> {
-    crate::fsio::write_atomic(path.as_ref(), opts.overwrite(), |w| write_coo_to(w, coo, opts))
+    let path = path.as_ref();
+    crate::limits::check_shape(coo.shape()).map_err(|e| e.in_file(path))?;
+    crate::fsio::write_atomic(path, opts.overwrite(), |w| write_coo_to(w, coo, opts))
 }
 
 /// The fill value of `opts` as a `T` (0 or `false` by default).
@@ -164,6 +168,7 @@ fn write_cells<W: Write + Send, T: Element>(
     order: Order,
     opts: &WriteOptions,
 ) -> Result<WriteSummary> {
+    crate::limits::check_shape(view.shape())?;
     let fill: T = fill_for(opts)?;
     let fill_bits = fill.to_bits();
     let cells = view.cells();
@@ -693,6 +698,7 @@ fn write_sparse<W: Write + Send, T: Element>(
     estimates: Option<Estimates>,
     opts: &WriteOptions,
 ) -> Result<WriteSummary> {
+    crate::limits::check_shape(coo.shape())?;
     let n = Scan::of(coo.values()).narrowing();
     let plan = plan_sparse(coo, &n, opts)?;
     let ndim = coo.shape().len();

@@ -3,6 +3,8 @@
 mod bad_data;
 mod cli;
 mod common;
+mod crash;
+mod input_checks;
 mod integrity;
 mod layout;
 mod npy;
