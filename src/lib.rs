@@ -25,6 +25,8 @@
 //! - Read: [`read_array`] / [`read_array_from`] (the caller's type annotation picks dtype and
 //!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
 //!   ([`ArrayFile::read_narrowed`]) and the size report ([`ArrayFile::sizes`]).
+//! - Check a file whole: [`ArrayFile::verify`] (every checksum of [`integrity`], every value
+//!   decoded, every invariant of its layout; [`verify`]).
 //! - `.npy` files: [`npy::read_npy`] / [`npy::write_npy`]; `.npz` archives (NumPy's named
 //!   arrays and SciPy's sparse matrices, never densified): [`npz::read_npz`],
 //!   [`npz::write_npz`], [`npz::write_sparse_npz`].
@@ -85,6 +87,7 @@ pub mod runs;
 pub mod sizes;
 pub mod sql;
 pub mod store;
+pub mod verify;
 pub mod write;
 
 pub use coo::{Coo, Coords, DynCoo};

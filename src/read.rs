@@ -36,6 +36,7 @@ use crate::integrity::{Checked, Checksums, Verifier};
 use crate::meta::{ArrayMeta, StoredLayout, METADATA_KEY};
 use crate::narrow::{widen, Narrowing};
 use crate::sizes::SizeReport;
+use crate::verify::Verified;
 use crate::with_dtype;
 
 /// Rows decoded per batch.
@@ -213,6 +214,63 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         }
         let array = self.read_dyn()?;
         crate::npy::write_npy_to(writer, &array)
+    }
+
+    /// Checks the whole file, as `arrstore verify` does: the footer and every block against
+    /// their checksums (format 1.3), then every row decoded with every check a read makes (see
+    /// [`crate::verify`]). Dense files and C-order runs files are decoded a batch at a time;
+    /// a sparse file's entries, or a Fortran-order runs array, are held whole while checked.
+    /// Returns what was checked; the first problem is an error naming its place.
+    pub fn verify(self) -> Result<Verified> {
+        let path = self.path.clone();
+        let go = move || -> Result<Verified> {
+            let metadata = self.parquet.metadata();
+            let mut report = Verified {
+                format_version: self.meta.format_version.clone(),
+                layout: self.meta.layout,
+                dtype: self.meta.dtype,
+                shape: self.meta.shape.clone(),
+                file_bytes: self.disk_bytes,
+                checksum_blocks: None,
+                row_groups: metadata.num_row_groups(),
+                rows: u64::try_from(metadata.file_metadata().num_rows()).unwrap_or(0),
+                cells: self.meta.cells()?,
+            };
+            if let Some(v) = self.reader.verifier() {
+                let inner = self.reader.inner();
+                v.check_all(|r| {
+                    let len = usize::try_from(r.end - r.start)
+                        .map_err(|_| Error::CorruptData(format!("a read of {} bytes", r.end - r.start)))?;
+                    Ok(inner.get_bytes(r.start, len)?)
+                })?;
+                report.checksum_blocks = Some(v.blocks() as u64); // usize fits in u64
+            }
+            match self.meta.layout {
+                StoredLayout::Sparse => drop(self.read_dyn_coo()?),
+                StoredLayout::Runs => self.write_npy_to(std::io::sink())?,
+                StoredLayout::Dense => with_dtype!(self.meta.dtype, T => self.check_dense::<T>())?,
+            }
+            Ok(report)
+        };
+        go().map_err(|e| in_path(e, &path))
+    }
+
+    /// Decodes every value of a dense file, checking each as a read does, keeping none.
+    fn check_dense<T: Element>(self) -> Result<()> {
+        let n = self.meta.value_column().narrowing();
+        let cells = self.meta.cells()?;
+        let (_, _, batches) = self.batches()?;
+        let (mut values, mut seen) = (Vec::<T>::new(), 0u64);
+        for batch in batches {
+            let batch = batch?;
+            values.clear();
+            widen(column(&batch, "value")?, &n, &mut values)?;
+            seen += values.len() as u64; // usize fits in u64
+        }
+        if seen != cells {
+            return Err(Error::CorruptData(format!("{seen} values for {cells} cells")));
+        }
+        Ok(())
     }
 
     /// Whether [`write_npy_to`](ArrayFile::write_npy_to) streams this file (a dense C-order

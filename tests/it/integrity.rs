@@ -129,3 +129,85 @@ fn info_says_whether_a_file_carries_checksums() {
     assert_eq!(v["checksums"]["algorithm"], "crc32");
     assert_eq!(v["checksums"]["blocks"], 1);
 }
+
+#[test]
+fn verify_checks_files_stores_and_folders_and_stops_at_the_first_problem() {
+    let ok = run_in(&data(), &["verify", ".", "format-1.2"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(
+        ok.stdout.contains(
+            "./example-sparse-2d.parquet: ok: sparse float64 [64, 64], 1471 bytes: footer and 1 block \
+             checksums match; 411 entries, coordinates in range, sorted and unique, values in range in 1 row group"
+        ),
+        "{}",
+        ok.stdout
+    );
+    assert!(ok.stdout.contains("no checksums (format 1.2)"), "{}", ok.stdout);
+    assert!(
+        ok.stdout.ends_with("verified 8 files: every check passed\n"),
+        "{}",
+        ok.stdout
+    );
+
+    // A store: every file of its index, and a bad file in it stops the run.
+    let tmp = tempfile::tempdir().unwrap();
+    let a = DynArray::from(ndarray::Array1::from_shape_fn(20_000, |i| i as f64 * 0.37).into_dyn());
+    let b = DynArray::from(ndarray::arr2(&[[0u8, 0, 3], [0, 0, 0]]).into_dyn());
+    let store = tmp.path().join("s");
+    arrstore::store::write_store(&store, &[("a", &a), ("b", &b)], &WriteOptions::default()).unwrap();
+    let good = run_in(tmp.path(), &["verify", "s"]);
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    assert!(
+        good.stdout.ends_with("verified 2 files: every check passed\n"),
+        "{}",
+        good.stdout
+    );
+    let file = store.join("a.parquet");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() / 3;
+    bytes[at] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let bad = run_in(tmp.path(), &["verify", "s"]);
+    assert_eq!(bad.code, 1, "{}", bad.stdout);
+    assert!(
+        bad.stderr
+            .starts_with("error: s/a.parquet: checksum mismatch in bytes 0..")
+            && bad.stderr.contains("row group 0, column 'value'"),
+        "{}",
+        bad.stderr
+    );
+    assert!(!bad.stdout.contains("verified"), "{}", bad.stdout);
+}
+
+/// Every bad file of `tests/data/bad` fails `verify`, with the message `read` gives, but for
+/// the one whose only fault is being too large to densify (its COO reads, and verifies).
+#[test]
+fn verify_refuses_every_bad_file() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".parquet"))
+        .collect();
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let verified = ArrayFile::open(&path).and_then(ArrayFile::verify);
+        if name == "sparse_too_big_to_densify.parquet" {
+            assert_eq!(verified.unwrap().rows, 3);
+            continue;
+        }
+        let e = verified.expect_err(&name);
+        assert!(e.to_string().contains(&name), "{e}");
+        if name != "foreign_table.parquet" {
+            let read = arrstore::read_dyn(&path).expect_err(&name);
+            let coo = ArrayFile::open(&path)
+                .and_then(ArrayFile::read_dyn_coo)
+                .map(|_| ());
+            assert!(
+                e.to_string() == read.to_string() || coo.is_err_and(|c| c.to_string() == e.to_string()),
+                "{name}: verify says {e}, read says {read}"
+            );
+        }
+    }
+}

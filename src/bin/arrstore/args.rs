@@ -41,6 +41,12 @@ pub enum Command {
   arrstore info counts.parquet --json
   arrstore info arrays/")]
     Info(InfoArgs),
+    /// Check files, stores or folders of arrstore files whole: every checksum, every value
+    /// decoded, every invariant of the layout; stop at the first problem (exit 1).
+    #[command(after_help = "Examples:
+  arrstore verify counts.parquet
+  arrstore verify arrays/ more.parquet")]
+    Verify(VerifyArgs),
     /// Store the article's examples (uint64 ones, a 90%-zero star image) and print arrstore's
     /// sizes beside the article's figures.
     #[command(after_help = "Example:\n  arrstore demo\n  arrstore demo /tmp/demo")]
@@ -116,6 +122,16 @@ pub struct InfoArgs {
     /// Print a JSON object instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `arrstore verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// arrstore Parquet files, store directories, or folders of arrstore files (other
+    /// Parquet files in a folder are skipped). Temporaries that killed writers left in these
+    /// folders are removed.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
 }
 
 const SQL_HELP: &str = "\

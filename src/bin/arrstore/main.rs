@@ -9,6 +9,7 @@ mod info;
 mod progress;
 mod read;
 mod sql;
+mod verify;
 mod write;
 
 use std::io::Write as _;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
         args::Command::Write(a) => write::run(&a, quiet),
         args::Command::Read(a) => read::run(&a, quiet),
         args::Command::Info(a) => info::run(&a),
+        args::Command::Verify(a) => verify::run(&a),
         args::Command::Demo(a) => demo::run(&a, quiet),
         args::Command::Completions(a) => {
             clap_complete::generate(
