@@ -293,49 +293,61 @@ impl Verifier {
         range: Range<u64>,
         read: impl FnOnce(Range<u64>) -> Result<Bytes>,
     ) -> Result<Bytes> {
-        let fail = |e: Error| {
-            if let Ok(mut slot) = self.failure.lock() {
-                slot.get_or_insert_with(|| e.clone_message());
-            }
-            e
-        };
-        let end_of_file = self.data_bytes + self.tail.len() as u64; // usize fits in u64
-        if range.start > range.end || range.end > end_of_file {
-            return Err(fail(Error::CorruptData(format!(
-                "a read of bytes {}..{} in a file of {end_of_file} bytes",
+        let fetch = self.fetch_for(&range)?;
+        let fetched = fetch.map(read).transpose().map_err(|e| self.record(e))?;
+        self.assemble(range, fetched)
+    }
+
+    /// The length of the file the checksums describe.
+    pub fn file_len(&self) -> u64 {
+        self.data_bytes + self.tail.len() as u64 // usize fits in u64
+    }
+
+    /// The bytes of the file to read for [`assemble`](Verifier::assemble) to return `range`
+    /// checked: the whole blocks it touches (`None` when it lies in the tail, which the
+    /// verifier holds). For readers that fetch asynchronously.
+    pub fn fetch_for(&self, range: &Range<u64>) -> Result<Option<Range<u64>>> {
+        let len = self.file_len();
+        if range.start > range.end || range.end > len {
+            return Err(self.record(Error::CorruptData(format!(
+                "a read of bytes {}..{} in a file of {len} bytes",
                 range.start, range.end
             ))));
         }
-        if range.start >= self.data_bytes {
-            let (s, e) = (range.start - self.data_bytes, range.end - self.data_bytes);
+        if range.is_empty() || range.start >= self.data_bytes {
+            return Ok(None);
+        }
+        let end = range.end.min(self.data_bytes);
+        let first = range.start / self.block_bytes;
+        let last = (end - 1) / self.block_bytes;
+        Ok(Some(
+            first * self.block_bytes..((last + 1) * self.block_bytes).min(self.data_bytes),
+        ))
+    }
+
+    /// The bytes `range` of the file, checked, from `fetched`: the bytes of the range
+    /// [`fetch_for`](Verifier::fetch_for) gave (`None` when it gave none).
+    pub fn assemble(&self, range: Range<u64>, fetched: Option<Bytes>) -> Result<Bytes> {
+        let Some(covered) = self.fetch_for(&range)? else {
+            if range.is_empty() {
+                return Ok(Bytes::new());
+            }
             // Within the tail, whose length is a usize.
+            let (s, e) = (range.start - self.data_bytes, range.end - self.data_bytes);
             return Ok(self
                 .tail
                 .slice(usize::try_from(s).unwrap_or(0)..usize::try_from(e).unwrap_or(0)));
-        }
-        if range.end > self.data_bytes {
-            // Straddles the data and the tail: checked in two parts.
-            let head = self.checked_bytes(range.start..self.data_bytes, read)?;
-            let mut all = head.to_vec();
-            let tail_part = range.end - self.data_bytes;
-            all.extend_from_slice(&self.tail[..usize::try_from(tail_part).unwrap_or(0)]);
-            return Ok(Bytes::from(all));
-        }
-        if range.is_empty() {
-            return Ok(Bytes::new());
-        }
-        let first = range.start / self.block_bytes;
-        let last = (range.end - 1) / self.block_bytes;
-        let covered = first * self.block_bytes..((last + 1) * self.block_bytes).min(self.data_bytes);
-        let bytes = read(covered.clone()).map_err(fail)?;
+        };
+        let bytes = fetched.unwrap_or_default();
         if bytes.len() as u64 != covered.end - covered.start {
-            return Err(fail(Error::CorruptData(format!(
+            return Err(self.record(Error::CorruptData(format!(
                 "bytes {}..{} could not be read whole (truncated file?)",
                 covered.start, covered.end
             ))));
         }
         // Block sizes are at most 2^30 (checked), so they and offsets within `bytes` are usize.
         let block = usize::try_from(self.block_bytes).unwrap_or(usize::MAX);
+        let first = covered.start / self.block_bytes;
         for (k, chunk) in bytes.chunks(block).enumerate() {
             let index = first + k as u64; // usize fits in u64
             let recorded = usize::try_from(index)
@@ -346,7 +358,7 @@ impl Verifier {
             if recorded != Some(found) {
                 let start = index * self.block_bytes;
                 let end = start + chunk.len() as u64; // usize fits in u64
-                return Err(fail(Error::ChecksumMismatch {
+                return Err(self.record(Error::ChecksumMismatch {
                     place: self.places.describe(start..end),
                     recorded: recorded.unwrap_or(0),
                     found,
@@ -354,8 +366,23 @@ impl Verifier {
             }
         }
         let from = usize::try_from(range.start - covered.start).unwrap_or(0);
-        let to = usize::try_from(range.end - covered.start).unwrap_or(0);
-        Ok(bytes.slice(from..to))
+        let to = usize::try_from(range.end.min(self.data_bytes) - covered.start).unwrap_or(0);
+        if range.end <= self.data_bytes {
+            return Ok(bytes.slice(from..to));
+        }
+        // Straddles the data and the tail.
+        let mut all = bytes[from..to].to_vec();
+        let tail_part = usize::try_from(range.end - self.data_bytes).unwrap_or(0);
+        all.extend_from_slice(&self.tail[..tail_part]);
+        Ok(Bytes::from(all))
+    }
+
+    /// Keeps the first failure for [`failure`](Verifier::failure) and returns `e`.
+    fn record(&self, e: Error) -> Error {
+        if let Ok(mut slot) = self.failure.lock() {
+            slot.get_or_insert_with(|| e.clone_message());
+        }
+        e
     }
 
     /// The first checksum mismatch found by any reader of this file, if any: the Parquet

@@ -273,6 +273,11 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         Ok(())
     }
 
+    /// What checks the file's bytes (`None` for a file without checksums).
+    pub(crate) fn verifier(&self) -> Option<Arc<Verifier>> {
+        self.reader.verifier().cloned()
+    }
+
     /// Whether [`write_npy_to`](ArrayFile::write_npy_to) streams this file (a dense C-order
     /// file opened from a path, or a C-order runs file) rather than reading the whole array
     /// first.

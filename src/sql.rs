@@ -93,6 +93,8 @@ use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
+use datafusion::execution::object_store::ObjectStoreUrl;
+
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -102,6 +104,9 @@ use crate::options::WriteOptions;
 use crate::read::ArrayFile;
 use crate::with_dtype;
 use crate::write::{index_names, write_coo, WriteSummary};
+
+mod checked_store;
+use checked_store::CheckedStore;
 
 /// The prefix of the hidden name under which the Parquet scan of an array is registered when a
 /// view with the array's name stands in front of it.
@@ -128,6 +133,8 @@ pub struct RegisteredArray {
 pub struct ArraySession {
     ctx: SessionContext,
     arrays: BTreeMap<String, RegisteredArray>,
+    /// The store local files are scanned through, checking registered files' checksums.
+    checked: Arc<CheckedStore>,
 }
 
 impl std::fmt::Debug for ArraySession {
@@ -173,10 +180,22 @@ impl ArraySession {
     /// (`datafusion.optimizer.enable_round_robin_repartition = false`, and a small
     /// `datafusion.optimizer.repartition_file_min_size` to keep reading files in parallel; see
     /// [`ArraySession::new`]).
+    ///
+    /// The context's store for local files (`file://`) is wrapped in one that checks every byte
+    /// a scan reads of a registered arrstore file against the file's checksums (see
+    /// [`crate::integrity`]).
     pub fn with_context(ctx: SessionContext) -> ArraySession {
+        let local = ObjectStoreUrl::local_filesystem();
+        let env = ctx.runtime_env();
+        let inner = env
+            .object_store(&local)
+            .unwrap_or_else(|_| Arc::new(object_store::local::LocalFileSystem::new()));
+        let checked = Arc::new(CheckedStore::new(inner));
+        env.register_object_store(local.as_ref(), Arc::clone(&checked) as _);
         ArraySession {
             ctx,
             arrays: BTreeMap::new(),
+            checked,
         }
     }
 
@@ -192,10 +211,24 @@ impl ArraySession {
 
     /// Registers the arrstore file at `path` as the table `name` (used verbatim: a name with
     /// capitals or odd characters is written in double quotes in SQL).
+    ///
+    /// SQL answers only over files that read back: the file is checked whole first
+    /// ([`ArrayFile::verify`]: checksums, every value, the layout's invariants, so a sparse
+    /// file with a duplicated entry or a runs file whose lengths overflow a row is refused as
+    /// `read` refuses it), which costs one decoding of the file; and every byte a query reads
+    /// later is checked against the file's checksums again.
     pub fn register_array(&mut self, name: &str, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let meta = ArrayFile::open(path)?.meta().clone();
+        let file = ArrayFile::open(path)?;
+        let meta = file.meta().clone();
+        let verifier = file.verifier();
+        file.verify()?;
         let abs = std::fs::canonicalize(path).map_err(|e| Error::from(e).in_file(path))?;
+        if let Some(v) = verifier {
+            let location = object_store::path::Path::from_absolute_path(&abs)
+                .map_err(|e| Error::Sql(format!("{}: {e}", abs.display())).in_file(path))?;
+            self.checked.watch(location, v);
+        }
         self.register_meta(name, &abs, meta).map_err(|e| e.in_file(path))
     }
 

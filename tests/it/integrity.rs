@@ -211,3 +211,74 @@ fn verify_refuses_every_bad_file() {
         }
     }
 }
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// SQL answers over no file that `read` refuses: registration checks the file whole.
+#[test]
+fn sql_refuses_what_read_refuses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad");
+    for name in [
+        "sparse_duplicate.parquet",
+        "sparse_unsorted.parquet",
+        "sparse_coordinate_out_of_range.parquet",
+        "runs_length_overruns_row.parquet",
+        "runs_length_zero.parquet",
+        "runs_cover_too_few_cells.parquet",
+        "dense_value_out_of_dtype.parquet",
+        "checksum_value_bit_flipped.parquet",
+    ] {
+        let path = dir.join(name);
+        let mut session = arrstore::sql::ArraySession::new();
+        let e = session.register_array("t", &path).expect_err(name);
+        let verified = ArrayFile::open(&path)
+            .and_then(ArrayFile::verify)
+            .expect_err(name);
+        assert_eq!(e.to_string(), verified.to_string(), "{name}");
+        assert!(session.arrays().is_empty(), "{name}");
+    }
+}
+
+/// A file corrupted after it was registered fails the query that reads the bad bytes: the
+/// scans read through the file's checksums.
+#[test]
+fn sql_scans_check_every_byte_they_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("noise.parquet");
+    let noise = ndarray::Array1::from_shape_fn(50_000, |i| {
+        let k = u32::try_from(i).unwrap().wrapping_mul(2_654_435_761) % 1_000_003;
+        f64::from(k) / 7.0
+    });
+    arrstore::write_array(&path, &noise, &WriteOptions::default().with_layout(Layout::Dense)).unwrap();
+    let rt = runtime();
+    let mut session = arrstore::sql::ArraySession::new();
+    session.register_array("t", &path).unwrap();
+    let sum = |s: &arrstore::sql::ArraySession| {
+        rt.block_on(s.query("SELECT count(*) AS n, sum(value) AS s FROM t"))
+    };
+    let good = sum(&session).unwrap();
+    assert_eq!(good[0].num_rows(), 1);
+
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[70_000] ^= 0x08;
+    std::fs::write(&path, &bytes).unwrap();
+    let e = sum(&session).unwrap_err().to_string();
+    assert!(
+        e.contains("noise.parquet: checksum mismatch in bytes 65536..")
+            && e.contains("(row group 0, column 'value'"),
+        "{e}"
+    );
+    // The same file registered afresh is refused.
+    let e = arrstore::sql::ArraySession::new()
+        .register_array("t", &path)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("checksum mismatch in bytes 65536.."),
+        "{e}"
+    );
+}
