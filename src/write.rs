@@ -270,7 +270,6 @@ fn write_cells<W: Write + Send, T: Element>(
             runs: None,
             estimates,
             writer: Some(writer_name()),
-            content_hash: None,
             checksums: None,
         };
         if opts.fill().is_some() {
@@ -776,7 +775,6 @@ fn write_sparse<W: Write + Send, T: Element>(
         runs: None,
         estimates,
         writer: Some(writer_name()),
-        content_hash: None,
         checksums: None,
     };
     let mut table = TableWriter::new(writer, columns, coo.nnz(), opts)?;

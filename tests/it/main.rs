@@ -7,6 +7,7 @@ mod crash;
 mod input_checks;
 mod integrity;
 mod layout;
+mod mutation;
 mod npy;
 mod npz_store;
 mod round_trip;
