@@ -568,8 +568,13 @@ impl<R: ChunkReader> Checked<R> {
 }
 
 impl<R: ChunkReader> Length for Checked<R> {
+    /// The length the checksums describe when there are any (a file that has grown or shrunk
+    /// since fails its checks), else the reader's.
     fn len(&self) -> u64 {
-        self.inner.len()
+        match &self.verifier {
+            Some(v) => v.file_len(),
+            None => self.inner.len(),
+        }
     }
 }
 
