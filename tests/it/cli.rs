@@ -12,7 +12,7 @@ use arrstore::{ArrayFile, DType, DynArray, Element, Order, StoredLayout};
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use serde_json::Value;
 
-use crate::common::{run_in, Run};
+use crate::common::{listing, run_in, Run};
 
 /// Runs `arrstore` and asserts it succeeded silently on stderr.
 fn ok<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Run {
@@ -41,16 +41,6 @@ fn npy_fixtures() -> PathBuf {
 
 fn foreign_parquet() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad/foreign_table.parquet")
-}
-
-/// The names of the files in `dir`.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
 }
 
 /// `n` values of `T`: 0, 1, 2, ... with the edge cases of the type at the front and back

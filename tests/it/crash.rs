@@ -18,18 +18,10 @@ use arrstore::store::Store;
 use arrstore::{ArrayFile, DynArray};
 use ndarray::{Array1, ArrayD, IxDyn};
 
+use crate::common::listing;
+
 /// How long after the temporary appears each kill comes.
 const DELAYS_MS: [u64; 3] = [0, 30, 150];
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 /// The arrstore temporaries in `dir`.
 fn temporaries(dir: &Path) -> Vec<String> {

@@ -17,17 +17,7 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use serde_json::json;
 
-use crate::common::run_in;
-
-/// The names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
+use crate::common::{listing, run_in};
 
 /// Runs `arrstore` in `dir`, asserts it failed with an `error: ` line, and returns the line.
 fn fails(dir: &Path, args: &[&str]) -> String {
