@@ -1,9 +1,11 @@
-//! What checking checksums costs a full read, side by side in one run: each case is written
-//! once, then read from two files that differ only in their self-description: the file as
-//! written (format 1.3, every byte checked) and a copy whose `checksums` entry is blanked out
-//! with spaces and whose version reads `1.2` (same bytes otherwise, read without checks).
-//! Reads alternate between the two (each first every other time); the medians are printed with their ratio, beside the
-//! median time of `ArrayFile::verify` on the checked file (what registering it for SQL costs).
+//! What checking checksums and the content hash costs a full read, side by side in one run:
+//! each case is written once, then read from two files that differ only in their
+//! self-description: the file as written (format 1.3, every byte checked against its checksum,
+//! the values against the content hash) and a copy whose `checksums` and `content_hash` are
+//! blanked out with spaces and whose version reads `1.2` (the same bytes otherwise, read
+//! without checks). Reads alternate between the two (each first every other time); the
+//! medians are printed with their ratio, beside the median time of `ArrayFile::verify` on the
+//! checked file (what registering it for SQL costs).
 //!
 //! Run: `cargo run --release --example checksum_cost [REPS]`
 
@@ -32,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let unchecked = dir.path().join(format!("{name}-unchecked.parquet"));
         std::fs::write(&unchecked, without_checksums(&std::fs::read(&checked)?)?)?;
         let f = arrstore::ArrayFile::open(&unchecked)?;
-        assert!(f.sizes().checksums.is_none());
+        assert!(f.sizes().checksums.is_none() && f.meta().content_hash.is_none());
         let (mut with, mut without, mut verify) = (Vec::new(), Vec::new(), Vec::new());
         for rep in 0..reps {
             // Which goes first alternates, so that neither always follows the other.
@@ -92,19 +94,21 @@ fn cases() -> Vec<(&'static str, DynArray, Layout)> {
     ]
 }
 
-/// The file with its `checksums` entry replaced by spaces and its version by `1.2`: the same
-/// lengths, so the Parquet footer stays valid.
+/// The file with its `checksums` and `content_hash` entries replaced by spaces and its version
+/// by `1.2`: the same lengths, so the Parquet footer stays valid.
 fn without_checksums(file: &[u8]) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
     let mut out = file.to_vec();
     let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).rposition(|w| w == needle);
-    let start = find(&out, b",\"checksums\":{").ok_or("no checksums")?;
-    let end = start
-        + out[start..]
-            .iter()
-            .position(|&b| b == b'}')
-            .ok_or("unterminated")?
-        + 1;
-    out[start..end].fill(b' ');
+    for key in [&b",\"checksums\":{"[..], b",\"content_hash\":{"] {
+        let start = find(&out, key).ok_or("no checksums or content hash")?;
+        let end = start
+            + out[start..]
+                .iter()
+                .position(|&b| b == b'}')
+                .ok_or("unterminated")?
+            + 1;
+        out[start..end].fill(b' ');
+    }
     let v = find(&out, b"\"format_version\":\"1.3\"").ok_or("no version")?;
     out[v + 18..v + 21].copy_from_slice(b"1.2");
     Ok(out)

@@ -153,6 +153,18 @@ pub enum Error {
         /// The CRC-32 of the bytes read.
         found: u32,
     },
+    /// The array read back differs from the content hash its writer recorded.
+    #[error(
+        "content hash mismatch: the {what} read hash to {found:016x}, the writer recorded {recorded:016x}"
+    )]
+    ContentMismatch {
+        /// What was hashed: `"cells"` or `"entries"`.
+        what: &'static str,
+        /// The hash the writer recorded.
+        recorded: u64,
+        /// The hash of what was read.
+        found: u64,
+    },
     /// An element type arrstore does not store.
     #[error("unsupported dtype '{0}' (arrstore stores bool, int8..int64, uint8..uint64, float32, float64)")]
     UnsupportedDtype(String),

@@ -26,7 +26,7 @@
 //!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
 //!   ([`ArrayFile::read_narrowed`]) and the size report ([`ArrayFile::sizes`]).
 //! - Check a file whole: [`ArrayFile::verify`] (every checksum of [`integrity`], every value
-//!   decoded, every invariant of its layout; [`verify`]).
+//!   decoded and compared with the [`content`] hash, every invariant of its layout; [`verify`]).
 //! - `.npy` files: [`npy::read_npy`] / [`npy::write_npy`]; `.npz` archives (NumPy's named
 //!   arrays and SciPy's sparse matrices, never densified): [`npz::read_npz`],
 //!   [`npz::write_npz`], [`npz::write_sparse_npz`].
@@ -66,6 +66,7 @@
 
 #![warn(missing_docs)]
 
+pub mod content;
 pub mod coo;
 mod dense;
 pub mod dtype;

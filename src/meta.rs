@@ -159,6 +159,9 @@ pub struct ArrayMeta {
     /// The program that wrote the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writer: Option<String>,
+    /// The hash of the array's logical values (format 1.3; see [`crate::content`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<crate::content::ContentHash>,
     /// The checksums over every byte of the file (format 1.3; see [`crate::integrity`]). Set
     /// by the writer as it closes the file: absent in files of earlier versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]

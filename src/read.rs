@@ -27,6 +27,9 @@ use parquet::arrow::arrow_reader::{
 use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 
+use crate::content::{
+    cells_from_blocks, hash_cells_with, hash_entries, BlockHashes, CellHasher, BLOCK_CELLS,
+};
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
@@ -259,18 +262,23 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     fn check_dense<T: Element>(self) -> Result<()> {
         let n = self.meta.value_column().narrowing();
         let cells = self.meta.cells()?;
-        let (_, _, batches) = self.batches()?;
+        let (meta, _, batches) = self.batches()?;
         let (mut values, mut seen) = (Vec::<T>::new(), 0u64);
+        let mut hasher = CellHasher::new::<T>(0);
         for batch in batches {
             let batch = batch?;
             values.clear();
             widen(column(&batch, "value")?, &n, &mut values)?;
+            hasher.push(&values);
             seen += values.len() as u64; // usize fits in u64
         }
         if seen != cells {
             return Err(Error::CorruptData(format!("{seen} values for {cells} cells")));
         }
-        Ok(())
+        match &meta.content_hash {
+            Some(h) => h.check("cells", cells_from_blocks(hasher.finish())),
+            None => Ok(()),
+        }
     }
 
     /// What checks the file's bytes (`None` for a file without checksums).
@@ -311,8 +319,8 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let array = with_dtype!(n.stored, S => {
             let raw = Narrowing::identity(S::DTYPE);
             match self.meta.layout {
-                StoredLayout::Dense => self.read_dense_with::<S>(&raw).map(DynArray::from),
-                StoredLayout::Runs => self.read_runs_with::<S>(&raw).map(DynArray::from),
+                StoredLayout::Dense => self.read_dense_with::<S>(&raw, false).map(DynArray::from),
+                StoredLayout::Runs => self.read_runs_with::<S>(&raw, false).map(DynArray::from),
                 StoredLayout::Sparse => {
                     let fill = narrowed_fill(fill, &n).to_element::<S>().ok_or_else(|| {
                         in_path(Error::CorruptData(format!(
@@ -322,7 +330,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                     })?;
                     self.meta.check_dense_fits().map_err(|e| in_path(e, &path))?;
                     let order = self.meta.order;
-                    let dense = self.read_sparse_with::<S>(&raw, fill)?.try_to_dense().map_err(|e| in_path(e, &path))?;
+                    let dense = self.read_sparse_with::<S>(&raw, fill, false)?.try_to_dense().map_err(|e| in_path(e, &path))?;
                     Ok(DynArray::from(with_order(dense, order)))
                 }
             }
@@ -342,7 +350,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         match self.meta.layout {
             StoredLayout::Sparse => {
                 let n = self.meta.value_column().narrowing();
-                self.read_sparse_with::<T>(&n, fill)
+                self.read_sparse_with::<T>(&n, fill, true)
             }
             StoredLayout::Dense | StoredLayout::Runs => Ok(Coo::from_dense(&self.read_typed::<T>()?, fill)),
         }
@@ -387,14 +395,15 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     fn read_typed<T: Element>(self) -> Result<ArrayD<T>> {
         self.check_dtype::<T>()?;
         let n = self.meta.value_column().narrowing();
+        // Each compares the values with the content hash as it decodes them.
         match self.meta.layout {
-            StoredLayout::Dense => self.read_dense_with::<T>(&n),
-            StoredLayout::Runs => self.read_runs_with::<T>(&n),
+            StoredLayout::Dense => self.read_dense_with::<T>(&n, true),
+            StoredLayout::Runs => self.read_runs_with::<T>(&n, true),
             StoredLayout::Sparse => {
                 let fill = self.fill_scalar()?.to_element::<T>().unwrap_or_default();
                 let order = self.meta.order;
                 self.meta.check_dense_fits().map_err(|e| in_path(e, &self.path))?;
-                let coo = self.read_sparse_with::<T>(&n, fill)?;
+                let coo = self.read_sparse_with::<T>(&n, fill, true)?;
                 Ok(with_order(coo.try_to_dense()?, order))
             }
         }
@@ -417,19 +426,25 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         Ok((self.meta, self.path, batches))
     }
 
-    fn read_dense_with<T: Element>(self, n: &Narrowing) -> Result<ArrayD<T>> {
+    /// The cells, widened by `n`; compared with the content hash when they are the logical
+    /// values (`logical`), not a narrowed read's stored ones.
+    fn read_dense_with<T: Element>(self, n: &Narrowing, logical: bool) -> Result<ArrayD<T>> {
         let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
         if let Some(path) = self.path.clone() {
             if threads > 1 && self.parquet.metadata().num_row_groups() > 1 {
                 let go = || -> Result<ArrayD<T>> {
-                    let values = read_dense_parallel::<T>(
+                    let (values, hashes) = read_dense_parallel::<T>(
                         &path,
                         self.reader.verifier(),
                         &self.meta,
                         &self.parquet,
                         n,
                         threads,
+                        logical && self.meta.content_hash.is_some(),
                     )?;
+                    if let Some(h) = self.meta.content_hash.as_ref().filter(|_| logical) {
+                        h.check("cells", hash_cells_with(&values, hashes))?;
+                    }
                     let shape = self.meta.shape_usize()?;
                     let a = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::BadShape {
                         shape: self.meta.shape.clone(),
@@ -451,9 +466,13 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                     shape: meta.shape.clone(),
                     problem: format!("cannot allocate the array: {e}"),
                 })?;
+            // The content hash is taken batch by batch, while the new values are in cache.
+            let mut hasher = CellHasher::new::<T>(0);
             for batch in batches {
                 let batch = batch?;
+                let from = values.len();
                 widen(column(&batch, "value")?, n, &mut values)?;
+                hasher.push(&values[from..]);
             }
             if values.len() as u64 != cells {
                 // usize fits in u64
@@ -462,6 +481,9 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                     values.len(),
                     meta.shape
                 )));
+            }
+            if let Some(h) = meta.content_hash.as_ref().filter(|_| logical) {
+                h.check("cells", cells_from_blocks(hasher.finish()))?;
             }
             let a = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::BadShape {
                 shape: meta.shape.clone(),
@@ -477,22 +499,42 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let shape = self.meta.shape_usize().map_err(|e| in_path(e, &self.path))?;
         writer.write_all(&crate::npy::header_bytes(T::DTYPE, &shape, false)?)?;
         let n = self.meta.value_column().narrowing();
+        let (hash, path) = (self.meta.content_hash.clone(), self.path.clone());
         let mut bytes = Vec::new();
+        let mut hasher = CellHasher::new::<T>(0);
         self.expand_runs::<T>(&n, false, |cells| {
             cells.drain(|c| {
                 bytes.clear();
                 crate::npy::put_le(&mut bytes, c);
+                hasher.push_bytes(&bytes);
                 Ok(writer.write_all(&bytes)?)
             })
         })?;
+        if let Some(h) = &hash {
+            h.check("cells", cells_from_blocks(hasher.finish()))
+                .map_err(|e| in_path(e, &path))?;
+        }
         writer.flush()?;
         Ok(())
     }
 
-    fn read_runs_with<T: Element>(self, n: &Narrowing) -> Result<ArrayD<T>> {
+    /// The cells, widened by `n`; compared with the content hash when `logical` (as
+    /// [`ArrayFile::read_dense_with`]).
+    fn read_runs_with<T: Element>(self, n: &Narrowing, logical: bool) -> Result<ArrayD<T>> {
         self.meta.check_dense_fits().map_err(|e| in_path(e, &self.path))?;
         let path = self.path.clone();
-        let (meta, cells) = self.expand_runs::<T>(n, true, |_| Ok(()))?;
+        // The content hash is taken batch by batch, while the new cells are in cache.
+        let (mut hasher, mut hashed) = (CellHasher::new::<T>(0), 0);
+        let (meta, cells) = self.expand_runs::<T>(n, true, |cells| {
+            let new = &cells.expanded()[hashed..];
+            hasher.push(new);
+            hashed += new.len();
+            Ok(())
+        })?;
+        if let Some(h) = meta.content_hash.as_ref().filter(|_| logical) {
+            h.check("cells", cells_from_blocks(hasher.finish()))
+                .map_err(|e| in_path(e, &path))?;
+        }
         let a = ArrayD::from_shape_vec(IxDyn(&meta.shape_usize()?), cells).map_err(|e| {
             let e = Error::BadShape {
                 shape: meta.shape.clone(),
@@ -538,7 +580,9 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         Ok((meta, rest))
     }
 
-    fn read_sparse_with<T: Element>(self, n: &Narrowing, fill: T) -> Result<Coo<T>> {
+    /// The entries, widened by `n`; compared with the content hash when they are the logical
+    /// values (`logical`), not a narrowed read's stored ones.
+    fn read_sparse_with<T: Element>(self, n: &Narrowing, fill: T, logical: bool) -> Result<Coo<T>> {
         let (meta, path, batches) = self.batches()?;
         let go = || -> Result<Coo<T>> {
             let shape = meta.shape_usize()?;
@@ -592,14 +636,20 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 coords = coords.iter().map(|c| entry_order::gather_coords(c, &p)).collect();
                 values = entry_order::gather(&values, &p);
             }
-            Ok(Coo::from_parts(shape, coords, values, fill))
+            let coo = Coo::from_parts(shape, coords, values, fill);
+            if let Some(h) = meta.content_hash.as_ref().filter(|_| logical) {
+                h.check("entries", hash_entries(&coo))?;
+            }
+            Ok(coo)
         };
         go().map_err(|e| in_path(e, &path))
     }
 }
 
 /// The `value` column of the dense file at `path`, widened, with its row groups decoded on
-/// `threads` threads (each with its own handle on the file) into disjoint parts of the output.
+/// `threads` threads (each with its own handle on the file) into disjoint parts of the output;
+/// and, with `hash`, the content hash's hashes of the blocks of cells that lie within one row
+/// group.
 fn read_dense_parallel<T: Element>(
     path: &Path,
     verifier: Option<&Arc<Verifier>>,
@@ -607,7 +657,8 @@ fn read_dense_parallel<T: Element>(
     parquet: &ArrowReaderMetadata,
     n: &Narrowing,
     threads: usize,
-) -> Result<Vec<T>> {
+    hash: bool,
+) -> Result<(Vec<T>, BlockHashes)> {
     let cells = meta.check_dense_fits()?;
     let mut values: Vec<T> = Vec::new();
     values.try_reserve_exact(cells).map_err(|e| Error::BadShape {
@@ -616,8 +667,9 @@ fn read_dense_parallel<T: Element>(
     })?;
     values.resize(cells, T::default());
     // One disjoint slice of the output per row group, dealt round-robin to the threads.
-    let mut work: Vec<Vec<(usize, &mut [T])>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut work: Vec<Vec<(usize, usize, &mut [T])>> = (0..threads).map(|_| Vec::new()).collect();
     let mut rest = values.as_mut_slice();
+    let mut start = 0;
     for (i, rg) in parquet.metadata().row_groups().iter().enumerate() {
         let rows = usize::try_from(rg.num_rows())
             .map_err(|_| Error::CorruptData(format!("row group {i} has {} rows", rg.num_rows())))?;
@@ -630,8 +682,9 @@ fn read_dense_parallel<T: Element>(
         let (part, tail) = rest.split_at_mut(rows);
         rest = tail;
         if let Some(w) = work.get_mut(i % threads) {
-            w.push((i, part));
+            w.push((i, start, part));
         }
+        start += rows;
     }
     if !rest.is_empty() {
         return Err(Error::CorruptData(format!(
@@ -639,13 +692,19 @@ fn read_dense_parallel<T: Element>(
             meta.shape
         )));
     }
-    std::thread::scope(|s| {
+    let hashes = std::thread::scope(|s| {
         let handles: Vec<_> = work
             .into_iter()
             .map(|parts| {
-                s.spawn(move || -> Result<()> {
-                    for (i, part) in parts {
+                s.spawn(move || -> Result<BlockHashes> {
+                    let mut hashes = Vec::new();
+                    for (i, start, part) in parts {
                         let mut at = 0;
+                        // The content hash's blocks of a row group that starts one, taken while
+                        // the values are in cache; blocks that straddle row groups are left to
+                        // the caller.
+                        let mut hasher =
+                            (hash && start % BLOCK_CELLS == 0).then(|| CellHasher::new::<T>(start));
                         decode_row_group(path, verifier, parquet, n, i, &mut |values: &[T]| {
                             let dst = part.get_mut(at..at + values.len()).ok_or_else(|| {
                                 Error::CorruptData(format!(
@@ -653,6 +712,9 @@ fn read_dense_parallel<T: Element>(
                                 ))
                             })?;
                             dst.copy_from_slice(values);
+                            if let Some(h) = &mut hasher {
+                                h.push(values);
+                            }
                             at += values.len();
                             Ok(())
                         })?;
@@ -662,14 +724,26 @@ fn read_dense_parallel<T: Element>(
                                 part.len()
                             )));
                         }
+                        let end = start + part.len();
+                        let whole = |b: &usize| (b + 1) * BLOCK_CELLS <= end || end == cells;
+                        hashes.extend(
+                            hasher
+                                .map(CellHasher::finish)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .filter(|(b, _)| whole(b)),
+                        );
                     }
-                    Ok(())
+                    Ok(hashes)
                 })
             })
             .collect();
-        handles.into_iter().try_for_each(crate::par::join)
+        handles
+            .into_iter()
+            .map(crate::par::join)
+            .collect::<Result<Vec<_>>>()
     })?;
-    Ok(values)
+    Ok((values, hashes.concat()))
 }
 
 /// Decodes row group `i` of the dense file at `path` (with its own handle on the file) and hands
@@ -723,6 +797,7 @@ fn stream_dense_npy<T: Element, W: Write>(
         )))
     };
     let mut written = 0u64;
+    let mut hasher = CellHasher::new::<T>(0);
     for wave in groups.chunks(threads.max(1)) {
         // Each thread decodes a row group straight into the .npy bytes; this one writes them.
         let decoded: Vec<Result<(u64, Vec<u8>)>> = std::thread::scope(|s| {
@@ -749,11 +824,16 @@ fn stream_dense_npy<T: Element, W: Write>(
             if written > cells {
                 return Err(mismatch(written));
             }
+            hasher.push_bytes(&bytes);
             writer.write_all(&bytes)?;
         }
     }
     if written != cells {
         return Err(mismatch(written));
+    }
+    if let Some(h) = &meta.content_hash {
+        h.check("cells", cells_from_blocks(hasher.finish()))
+            .map_err(input)?;
     }
     writer.flush()?;
     Ok(())

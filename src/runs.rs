@@ -456,6 +456,11 @@ impl<T: Element> Expander<T> {
         })
     }
 
+    /// The cells expanded since the last drain.
+    pub(crate) fn expanded(&self) -> &[T] {
+        &self.out
+    }
+
     /// Hands the cells expanded since the last drain to `f`, and forgets them.
     pub(crate) fn drain(&mut self, f: impl FnOnce(&[T]) -> Result<()>) -> Result<()> {
         f(&self.out)?;

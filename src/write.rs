@@ -20,6 +20,7 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::writer::SerializedFileWriter;
 
+use crate::content::ContentHash;
 use crate::coo::{Coo, Coords};
 use crate::dense::{Cells, NpyCells};
 use crate::dtype::{DType, Element};
@@ -181,6 +182,7 @@ fn write_cells<W: Write + Send, T: Element>(
         nnz,
         runs,
         sample,
+        blocks,
     } = scan_cells(
         view,
         fill_bits,
@@ -188,6 +190,7 @@ fn write_cells<W: Write + Send, T: Element>(
         matches!(opts.layout(), Layout::Auto | Layout::Runs),
     )?;
     let dense_n = dense_scan.narrowing();
+    let cells_hash = crate::content::cells_from_blocks(blocks);
     let compression = opts.compression();
     let rg = opts.row_group_size();
 
@@ -270,6 +273,7 @@ fn write_cells<W: Write + Send, T: Element>(
             runs: None,
             estimates,
             writer: Some(writer_name()),
+            content_hash: Some(ContentHash::cells(cells_hash)),
             checksums: None,
         };
         if opts.fill().is_some() {
@@ -396,6 +400,8 @@ struct CellScan<T> {
     runs: RunCount,
     /// The cells at the sample's positions, in order.
     sample: Vec<T>,
+    /// The content hash's block hashes of the cells (see [`crate::content`]).
+    blocks: crate::content::BlockHashes,
 }
 
 impl<T: Element> CellScan<T> {
@@ -408,6 +414,7 @@ impl<T: Element> CellScan<T> {
             nnz: 0,
             runs: RunCount::new(crate::runs::row_cells(shape)),
             sample: Vec::with_capacity(sample_cells),
+            blocks: Vec::new(),
         }
     }
 }
@@ -424,13 +431,23 @@ fn scan_cells<T: Element>(
     let cells = view.cells();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let parts = threads.min(cells.div_ceil(SCAN_CHUNK)).max(1);
-    // Part p is cells[bound(p)..bound(p + 1)]; exact in u128, and at most `cells`.
-    let bound = |p: usize| usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
+    // Part p is cells[bound(p)..bound(p + 1)]; exact in u128, at most `cells`, and a part
+    // starts a block of the content hash.
+    let bound = |p: usize| {
+        let b = usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
+        if p == parts {
+            cells
+        } else {
+            b / crate::content::BLOCK_CELLS * crate::content::BLOCK_CELLS
+        }
+    };
     let scans = crate::par::map_indices(parts, |p| {
         let part = bound(p)..bound(p + 1);
         let mut found = CellScan::new(view.shape(), 0);
         let mut nonfill: Vec<T> = Vec::new();
+        let mut hasher = crate::content::CellHasher::new::<T>(part.start);
         view.each_chunk_in(part, SCAN_CHUNK, &mut |start, c| {
+            hasher.push(c);
             found.dense.push(c);
             if count_runs {
                 found.runs.push(start, c);
@@ -447,6 +464,7 @@ fn scan_cells<T: Element>(
             }
             Ok(())
         })?;
+        found.blocks = hasher.finish();
         Ok(found)
     })?;
     let mut all = CellScan::new(view.shape(), sample_ranges.iter().map(|r| r.len()).sum());
@@ -456,6 +474,7 @@ fn scan_cells<T: Element>(
         all.nnz += part.nnz;
         all.runs.merge(&part.runs);
         all.sample.extend_from_slice(&part.sample);
+        all.blocks.extend(part.blocks);
     }
     Ok(all)
 }
@@ -775,6 +794,7 @@ fn write_sparse<W: Write + Send, T: Element>(
         runs: None,
         estimates,
         writer: Some(writer_name()),
+        content_hash: Some(ContentHash::entries(crate::content::hash_entries(coo))),
         checksums: None,
     };
     let mut table = TableWriter::new(writer, columns, coo.nnz(), opts)?;

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import xxhash
 
 from common import DTYPES, UINT, bits
 
@@ -285,6 +286,37 @@ def test_checksums_match_format_md_computed_with_zlib(files, cid):
     at = tail.index(key) + len(key)
     assert tail[at:at + 8].decode() == sums["tail_crc"]
     assert f"{zlib.crc32(tail[:at] + b'00000000' + tail[at + 8:]):08x}" == sums["tail_crc"]
+
+
+@pytest.mark.parametrize("cid", [c[0] for c in CASES])
+def test_content_hash_matches_format_md_computed_with_xxhash(files, cid):
+    """FORMAT.md's content hash, recomputed with the `xxhash` package from the logical values
+    that pyarrow and FORMAT.md's transform give."""
+    _, path = files[cid]
+    meta = meta_of(path)
+    h = meta["content_hash"]
+    assert h["algorithm"] == "xxh3-64"
+    if meta["layout"] == "sparse":
+        assert h["of"] == "entries"
+        table, dtype, shape = pq.read_table(path), np.dtype(meta["dtype"]), tuple(meta["shape"])
+        value_col = next(c for c in meta["columns"] if c["role"] == "value")
+        values = logical(column_numpy(table, value_col["name"]), value_col["stored_type"],
+                         int(value_col.get("offset", 0)), dtype)
+        index = sorted((c for c in meta["columns"] if c["role"] == "index"), key=lambda c: c["axis"])
+        coords = tuple(column_numpy(table, c["name"]).astype(np.int64) for c in index)
+        # FORMAT.md, entries:
+        flat = np.ravel_multi_index(coords, shape) if shape else np.zeros(len(values), np.int64)
+        vals = values.astype(values.dtype.newbyteorder("<"))
+        value = sum(xxhash.xxh3_64_intdigest(v.tobytes(), seed=int(k)) for k, v in zip(flat, vals)) % 2**64
+    else:
+        assert h["of"] == "cells"
+        a = reconstruct(path)
+        # FORMAT.md, cells:
+        cells = np.ascontiguousarray(a).ravel().astype(a.dtype.newbyteorder("<"))
+        blocks = [xxhash.xxh3_64_intdigest(cells[i:i + 65536].tobytes(), seed=i // 65536)
+                  for i in range(0, cells.size, 65536)]
+        value = xxhash.xxh3_64_intdigest(b"".join(h.to_bytes(8, "little") for h in blocks))
+    assert f"{value:016x}" == h["value"]
 
 
 def test_page_crcs_of_other_writers_are_checked(tmp_path, run):

@@ -136,7 +136,7 @@ fn verify_checks_files_stores_and_folders_and_stops_at_the_first_problem() {
     assert_eq!(ok.code, 0, "{}", ok.stderr);
     assert!(
         ok.stdout.contains(
-            "./example-sparse-2d.parquet: ok: sparse float64 [64, 64], 1471 bytes: footer and 1 block \
+            "./example-sparse-2d.parquet: ok: sparse float64 [64, 64], 1552 bytes: footer and 1 block \
              checksums match; 411 entries, coordinates in range, sorted and unique, values in range in 1 row group"
         ),
         "{}",
@@ -281,4 +281,70 @@ fn sql_scans_check_every_byte_they_read() {
         e.to_string().contains("checksum mismatch in bytes 65536.."),
         "{e}"
     );
+}
+
+/// `file` with `from` in its footer replaced by `to` (the same length) and the tail checksum
+/// recomputed, as a writer with a bug (or a forger) would leave it: every checksum matches.
+fn with_footer_text(file: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let data_bytes = ArrayFile::new(bytes::Bytes::from(file.to_vec()))
+        .unwrap()
+        .meta()
+        .checksums
+        .as_ref()
+        .unwrap()
+        .data_bytes;
+    let start = usize::try_from(data_bytes).unwrap();
+    let mut out = file.to_vec();
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let at = start + find(&out[start..], from.as_bytes()).expect("the text is in the footer");
+    out[at..at + from.len()].copy_from_slice(to.as_bytes());
+    let key = br#""tail_crc":""#;
+    let digits = start + find(&out[start..], key).unwrap() + key.len();
+    out[digits..digits + 8].copy_from_slice(b"00000000");
+    let crc = crc32fast::hash(&out[start..]);
+    out[digits..digits + 8].copy_from_slice(format!("{crc:08x}").as_bytes());
+    out
+}
+
+/// Values that decode other than the writer's fail on the content hash, though every checksum
+/// matches: every full read path of every layout.
+#[test]
+fn the_content_hash_catches_what_checksums_cannot() {
+    for (name, file) in small_files() {
+        let meta = ArrayFile::new(bytes::Bytes::from(file.clone()))
+            .unwrap()
+            .meta()
+            .clone();
+        let hash = meta.content_hash.clone().unwrap();
+        assert_eq!(
+            hash.of,
+            if name == "sparse" { "entries" } else { "cells" },
+            "{name}"
+        );
+        let mut other = hash.value.clone().into_bytes();
+        other[15] = if other[15] == b'0' { b'1' } else { b'0' };
+        let bad = with_footer_text(&file, &hash.value, std::str::from_utf8(&other).unwrap());
+        let open = || ArrayFile::new(bytes::Bytes::from(bad.clone())).unwrap();
+        let expect = |what: &str, r: arrstore::Result<()>| {
+            let e = r.expect_err(what).to_string();
+            assert!(e.starts_with("content hash mismatch: the "), "{name} {what}: {e}");
+        };
+        expect("read_dyn", open().read_dyn().map(drop));
+        expect("read_dyn_coo", open().read_dyn_coo().map(drop));
+        expect("write_npy_to", open().write_npy_to(std::io::sink()));
+        expect("verify", open().verify().map(drop));
+        // Through a path: the dense file's .npy export is streamed from the file.
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("bad.parquet");
+        std::fs::write(&path, &bad).unwrap();
+        let e = ArrayFile::open(&path)
+            .unwrap()
+            .write_npy(tmp.path().join("out.npy"), false)
+            .unwrap_err();
+        assert!(e.to_string().contains("content hash mismatch"), "{name}: {e}");
+        assert!(!tmp.path().join("out.npy").exists());
+        // The narrowed read gives stored values, which the hash does not cover.
+        assert!(open().read_narrowed().is_ok(), "{name}");
+    }
 }
