@@ -1,11 +1,12 @@
-//! Checking a whole file ([`ArrayFile::verify`]): every checksum, every byte decoded, every
+//! Checking a whole file ([`ArrayFile::verify`](crate::ArrayFile::verify)): every checksum, every byte decoded, every
 //! invariant of its layout; and [`Verified`], the report of what was checked.
 //!
 //! A verified file is one every read gives back without error: its footer and every block
 //! match their checksums (format 1.3), the footer's counts match its self-description, and
 //! decoding every row checks what the reads check (values in range of the dtype after their
 //! offset; sparse coordinates in range, sorted in the recorded entry order and unique; runs
-//! of positive lengths that fill each row exactly, rows in order).
+//! of positive lengths that fill each row exactly, rows in order), and the values match the
+//! content hash ([`crate::content`]).
 //!
 //! ```
 //! use arrstore::{write_array_to, ArrayFile, WriteOptions};
