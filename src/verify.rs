@@ -1,5 +1,6 @@
-//! Checking a whole file ([`ArrayFile::verify`](crate::ArrayFile::verify)): every checksum, every byte decoded, every
-//! invariant of its layout; and [`Verified`], the report of what was checked.
+//! Checking a whole file ([`ArrayFile::verify`](crate::ArrayFile::verify)): every checksum,
+//! every byte decoded, every invariant of its layout; and [`Verified`], the report of what was
+//! checked.
 //!
 //! A verified file is one every read gives back without error: its footer and every block
 //! match their checksums (format 1.3), the footer's counts match its self-description, and
