@@ -10,12 +10,14 @@
 //! - `of: "cells"` (dense and runs files): the array's cells in C order (row-major, whatever
 //!   the memory order), each as the little-endian bytes of the dtype (`bool` one byte, 0 or 1),
 //!   cut into blocks of 65,536 cells (the last one shorter). Block `i` hashes to XXH3-64 of its
-//!   bytes with seed `i`; `value` is XXH3-64 (seed 0) of the block hashes as little-endian
-//!   64-bit integers, in order (of no bytes for an array of no cells).
+//!   bytes with seed `i`; the values' hash is XXH3-64 (seed 0) of the block hashes as
+//!   little-endian 64-bit integers, in order (of no bytes for an array of no cells).
 //! - `of: "entries"` (sparse files): the wrapping sum, over the entries, of XXH3-64 of the
 //!   value's little-endian bytes with the entry's flat C-order index as the seed. The sum does
 //!   not depend on the order the entries are stored in.
-//! - `value` is 16 lowercase hex digits. A reader that decodes every value compares; a file
+//! - `value` is XXH3-64 (seed 0) of the shape's lengths followed by the values' hash, each a
+//!   little-endian 64-bit integer, as 16 lowercase hex digits: the same cells under another
+//!   shape are another array. A reader that decodes every value compares; a file
 //!   without `content_hash` (format 1.2) is read as it is.
 
 use serde::{Deserialize, Serialize};
@@ -46,14 +48,14 @@ pub struct ContentHash {
 }
 
 impl ContentHash {
-    /// The hash of cells.
-    pub(crate) fn cells(value: u64) -> ContentHash {
-        ContentHash::new("cells", value)
+    /// The hash of an array of `shape` whose cells hash to `inner`.
+    pub(crate) fn cells(shape: &[u64], inner: u64) -> ContentHash {
+        ContentHash::new("cells", finish(shape, inner))
     }
 
-    /// The hash of entries.
-    pub(crate) fn entries(value: u64) -> ContentHash {
-        ContentHash::new("entries", value)
+    /// The hash of a sparse array of `shape` whose entries hash to `inner`.
+    pub(crate) fn entries(shape: &[u64], inner: u64) -> ContentHash {
+        ContentHash::new("entries", finish(shape, inner))
     }
 
     fn new(of: &str, value: u64) -> ContentHash {
@@ -64,12 +66,14 @@ impl ContentHash {
         }
     }
 
-    /// Checks that the values read, of kind `of`, hash to `found`. A hash of another algorithm
-    /// or kind is not this reader's to check (a later minor version may add some).
-    pub(crate) fn check(&self, of: &'static str, found: u64) -> Result<()> {
+    /// Checks that the values read, of kind `of`, of an array of `shape`, hash to `inner`. A
+    /// hash of another algorithm or kind is not this reader's to check (a later minor version
+    /// may add some).
+    pub(crate) fn check(&self, of: &'static str, shape: &[u64], inner: u64) -> Result<()> {
         if self.algorithm != ALGORITHM || self.of != of {
             return Ok(());
         }
+        let found = finish(shape, inner);
         let recorded = u64::from_str_radix(&self.value, 16)
             .ok()
             .filter(|_| self.value.len() == 16)
@@ -88,6 +92,17 @@ impl ContentHash {
         }
         Ok(())
     }
+}
+
+/// The recorded value: XXH3-64 of the shape's lengths and the values' hash `inner`, each a
+/// little-endian 64-bit integer.
+fn finish(shape: &[u64], inner: u64) -> u64 {
+    let bytes: Vec<u8> = shape
+        .iter()
+        .chain([&inner])
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    xxh3_64(&bytes)
 }
 
 /// The bytes of `values`, little-endian.
@@ -282,13 +297,15 @@ mod tests {
 
     #[test]
     fn checks_compare_only_their_own_kind() {
-        let h = ContentHash::cells(0x1234);
-        h.check("cells", 0x1234).unwrap();
-        h.check("entries", 99).unwrap();
-        let e = h.check("cells", 0x1235).unwrap_err().to_string();
+        let h = ContentHash::cells(&[2, 3], 0x1234);
+        h.check("cells", &[2, 3], 0x1234).unwrap();
+        h.check("entries", &[2, 3], 99).unwrap();
+        let e = h.check("cells", &[2, 3], 0x1235).unwrap_err().to_string();
         assert!(
-            e.contains("0000000000001235") && e.contains("0000000000001234"),
+            e.starts_with("content hash mismatch: the cells read hash to "),
             "{e}"
         );
+        // The same values under another shape are another array.
+        assert!(h.check("cells", &[3, 2], 0x1234).is_err());
     }
 }

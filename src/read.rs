@@ -276,7 +276,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             return Err(Error::CorruptData(format!("{seen} values for {cells} cells")));
         }
         match &meta.content_hash {
-            Some(h) => h.check("cells", cells_from_blocks(hasher.finish())),
+            Some(h) => h.check("cells", &meta.shape, cells_from_blocks(hasher.finish())),
             None => Ok(()),
         }
     }
@@ -443,7 +443,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                         logical && self.meta.content_hash.is_some(),
                     )?;
                     if let Some(h) = self.meta.content_hash.as_ref().filter(|_| logical) {
-                        h.check("cells", hash_cells_with(&values, hashes))?;
+                        h.check("cells", &self.meta.shape, hash_cells_with(&values, hashes))?;
                     }
                     let shape = self.meta.shape_usize()?;
                     let a = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::BadShape {
@@ -483,7 +483,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 )));
             }
             if let Some(h) = meta.content_hash.as_ref().filter(|_| logical) {
-                h.check("cells", cells_from_blocks(hasher.finish()))?;
+                h.check("cells", &meta.shape, cells_from_blocks(hasher.finish()))?;
             }
             let a = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| Error::BadShape {
                 shape: meta.shape.clone(),
@@ -499,10 +499,10 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let shape = self.meta.shape_usize().map_err(|e| in_path(e, &self.path))?;
         writer.write_all(&crate::npy::header_bytes(T::DTYPE, &shape, false)?)?;
         let n = self.meta.value_column().narrowing();
-        let (hash, path) = (self.meta.content_hash.clone(), self.path.clone());
+        let path = self.path.clone();
         let mut bytes = Vec::new();
         let mut hasher = CellHasher::new::<T>(0);
-        self.expand_runs::<T>(&n, false, |cells| {
+        let (meta, _) = self.expand_runs::<T>(&n, false, |cells| {
             cells.drain(|c| {
                 bytes.clear();
                 crate::npy::put_le(&mut bytes, c);
@@ -510,8 +510,8 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 Ok(writer.write_all(&bytes)?)
             })
         })?;
-        if let Some(h) = &hash {
-            h.check("cells", cells_from_blocks(hasher.finish()))
+        if let Some(h) = &meta.content_hash {
+            h.check("cells", &meta.shape, cells_from_blocks(hasher.finish()))
                 .map_err(|e| in_path(e, &path))?;
         }
         writer.flush()?;
@@ -532,7 +532,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             Ok(())
         })?;
         if let Some(h) = meta.content_hash.as_ref().filter(|_| logical) {
-            h.check("cells", cells_from_blocks(hasher.finish()))
+            h.check("cells", &meta.shape, cells_from_blocks(hasher.finish()))
                 .map_err(|e| in_path(e, &path))?;
         }
         let a = ArrayD::from_shape_vec(IxDyn(&meta.shape_usize()?), cells).map_err(|e| {
@@ -638,7 +638,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             }
             let coo = Coo::from_parts(shape, coords, values, fill);
             if let Some(h) = meta.content_hash.as_ref().filter(|_| logical) {
-                h.check("entries", hash_entries(&coo))?;
+                h.check("entries", &meta.shape, hash_entries(&coo))?;
             }
             Ok(coo)
         };
@@ -832,7 +832,7 @@ fn stream_dense_npy<T: Element, W: Write>(
         return Err(mismatch(written));
     }
     if let Some(h) = &meta.content_hash {
-        h.check("cells", cells_from_blocks(hasher.finish()))
+        h.check("cells", &meta.shape, cells_from_blocks(hasher.finish()))
             .map_err(input)?;
     }
     writer.flush()?;

@@ -273,7 +273,7 @@ fn write_cells<W: Write + Send, T: Element>(
             runs: None,
             estimates,
             writer: Some(writer_name()),
-            content_hash: Some(ContentHash::cells(cells_hash)),
+            content_hash: Some(ContentHash::cells(&shape_u64(view.shape()), cells_hash)),
             checksums: None,
         };
         if opts.fill().is_some() {
@@ -794,12 +794,20 @@ fn write_sparse<W: Write + Send, T: Element>(
         runs: None,
         estimates,
         writer: Some(writer_name()),
-        content_hash: Some(ContentHash::entries(crate::content::hash_entries(coo))),
+        content_hash: Some(ContentHash::entries(
+            &shape_u64(coo.shape()),
+            crate::content::hash_entries(coo),
+        )),
         checksums: None,
     };
     let mut table = TableWriter::new(writer, columns, coo.nnz(), opts)?;
     table.write_groups(coo.nnz(), column)?;
     table.finish(meta)
+}
+
+/// A shape's lengths as `u64` (usize fits in u64).
+fn shape_u64(shape: &[usize]) -> Vec<u64> {
+    shape.iter().map(|&d| d as u64).collect()
 }
 
 fn writer_name() -> String {

@@ -307,7 +307,7 @@ def test_content_hash_matches_format_md_computed_with_xxhash(files, cid):
         # FORMAT.md, entries:
         flat = np.ravel_multi_index(coords, shape) if shape else np.zeros(len(values), np.int64)
         vals = values.astype(values.dtype.newbyteorder("<"))
-        value = sum(xxhash.xxh3_64_intdigest(v.tobytes(), seed=int(k)) for k, v in zip(flat, vals)) % 2**64
+        inner = sum(xxhash.xxh3_64_intdigest(v.tobytes(), seed=int(k)) for k, v in zip(flat, vals)) % 2**64
     else:
         assert h["of"] == "cells"
         a = reconstruct(path)
@@ -315,7 +315,9 @@ def test_content_hash_matches_format_md_computed_with_xxhash(files, cid):
         cells = np.ascontiguousarray(a).ravel().astype(a.dtype.newbyteorder("<"))
         blocks = [xxhash.xxh3_64_intdigest(cells[i:i + 65536].tobytes(), seed=i // 65536)
                   for i in range(0, cells.size, 65536)]
-        value = xxhash.xxh3_64_intdigest(b"".join(h.to_bytes(8, "little") for h in blocks))
+        inner = xxhash.xxh3_64_intdigest(b"".join(h.to_bytes(8, "little") for h in blocks))
+    # FORMAT.md, value:
+    value = xxhash.xxh3_64_intdigest(b"".join(n.to_bytes(8, "little") for n in [*meta["shape"], inner]))
     assert f"{value:016x}" == h["value"]
 
 
