@@ -242,23 +242,29 @@ pub(crate) fn entry_term<T: Element>(flat_index: u64, value: T) -> u64 {
     xxh3_64_with_seed(le_bytes(std::slice::from_ref(&value), &mut buf), flat_index)
 }
 
-/// The entry hash of a COO (its entries in any order).
-pub(crate) fn hash_entries<T: Element>(coo: &Coo<T>) -> u64 {
+/// The entry hash of a COO (its entries in any order), summed on every core.
+pub(crate) fn hash_entries<T: Element>(coo: &Coo<T>) -> Result<u64> {
     let shape = coo.shape();
     let mut strides = vec![1u64; shape.len()];
     for axis in (0..shape.len().saturating_sub(1)).rev() {
         // The shape's cells fit in u64 (checked at write and open), so every stride does.
         strides[axis] = strides[axis + 1].wrapping_mul(shape[axis + 1] as u64); // usize fits in u64
     }
-    let mut sum = 0u64;
-    for (i, v) in coo.values().iter().enumerate() {
-        let mut flat = 0u64;
-        for (axis, stride) in strides.iter().enumerate() {
-            flat = flat.wrapping_add(coo.coords(axis).get(i).wrapping_mul(*stride));
+    let n = coo.nnz();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let parts = threads.min(n.div_ceil(BLOCK_CELLS)).max(1);
+    let sums = crate::par::map_indices(parts, |p| {
+        let mut sum = 0u64;
+        for i in n * p / parts..n * (p + 1) / parts {
+            let mut flat = 0u64;
+            for (axis, stride) in strides.iter().enumerate() {
+                flat = flat.wrapping_add(coo.coords(axis).get(i).wrapping_mul(*stride));
+            }
+            sum = sum.wrapping_add(entry_term(flat, coo.values()[i]));
         }
-        sum = sum.wrapping_add(entry_term(flat, *v));
-    }
-    sum
+        Ok(sum)
+    })?;
+    Ok(sums.into_iter().fold(0, u64::wrapping_add))
 }
 
 #[cfg(test)]

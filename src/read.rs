@@ -638,7 +638,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             }
             let coo = Coo::from_parts(shape, coords, values, fill);
             if let Some(h) = meta.content_hash.as_ref().filter(|_| logical) {
-                h.check("entries", &meta.shape, hash_entries(&coo))?;
+                h.check("entries", &meta.shape, hash_entries(&coo)?)?;
             }
             Ok(coo)
         };

@@ -796,7 +796,7 @@ fn write_sparse<W: Write + Send, T: Element>(
         writer: Some(writer_name()),
         content_hash: Some(ContentHash::entries(
             &shape_u64(coo.shape()),
-            crate::content::hash_entries(coo),
+            crate::content::hash_entries(coo)?,
         )),
         checksums: None,
     };
