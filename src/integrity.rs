@@ -104,10 +104,12 @@ impl Checksums {
     }
 }
 
+/// The CRC written as 8 lowercase hex digits (the only form: the tail's CRC digits are left
+/// out of its own CRC, so a second spelling of the same number, `A` for `a`, would go unseen).
 fn parse_crc(digits: &[u8]) -> Option<u32> {
-    let text = std::str::from_utf8(digits).ok()?;
-    (text.len() == 8).then_some(())?;
-    u32::from_str_radix(text, 16).ok()
+    let lowercase_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+    (digits.len() == 8 && digits.iter().all(lowercase_hex)).then_some(())?;
+    u32::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
 }
 
 /// A writer that passes bytes on to `inner`, computing the CRC of each block, until
@@ -658,6 +660,20 @@ mod tests {
         let at = find_tail_crc(written).unwrap();
         let crc = u32::from_str_radix(std::str::from_utf8(&written[at..at + 8]).unwrap(), 16).unwrap();
         assert_eq!(crc, crc32fast::hash(tail));
+    }
+
+    #[test]
+    fn crcs_are_eight_lowercase_hex_digits() {
+        assert_eq!(parse_crc(b"0123abcd"), Some(0x0123_abcd));
+        for bad in [
+            &b"0123ABCD"[..],
+            b"0123abc",
+            b"0123abcde",
+            b"+123abcd",
+            b"0123abcg",
+        ] {
+            assert_eq!(parse_crc(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]
