@@ -423,11 +423,15 @@ mod tests {
         assert_eq!(Store::open(&out).unwrap().names(), ["a", "b"]);
         write_store(&out, &[("c", &a)], &WriteOptions::default().with_overwrite(true)).unwrap();
         assert_eq!(Store::open(&out).unwrap().names(), ["c"]);
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        assert_eq!(names_in(dir.path()), ["s"]);
+    }
+
+    /// The names in `dir`.
+    fn names_in(dir: &Path) -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(leftovers, ["s"]);
+            .collect()
     }
 
     #[test]
@@ -440,20 +444,12 @@ mod tests {
         write_store(&built, &[("b", &a)], &WriteOptions::default()).unwrap();
         replace_by_renames(&built, &out, dir.path()).unwrap();
         assert_eq!(Store::open(&out).unwrap().names(), ["b"]);
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(leftovers, ["s"]);
+        assert_eq!(names_in(dir.path()), ["s"]);
         // A failed second rename puts the old store back.
         let e = replace_by_renames(&dir.path().join("missing"), &out, dir.path());
         assert!(e.is_err());
         assert_eq!(Store::open(&out).unwrap().names(), ["b"]);
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(leftovers, ["s"]);
+        assert_eq!(names_in(dir.path()), ["s"]);
     }
 
     #[test]
