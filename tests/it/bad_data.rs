@@ -12,14 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int8Array, StringArray, UInt16Array, UInt8Array};
-use arrow::datatypes::{Field, Schema};
-use arrow::record_batch::RecordBatch;
 use arrstore::{ArrayFile, DynArray, Error, Layout, WriteOptions};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 use serde_json::{json, Value};
+
+use crate::common::forge;
 
 /// The folder of bad files.
 fn dir() -> PathBuf {
@@ -298,27 +295,6 @@ fn files_that_open_fail_on_every_read() {
 
 // ---------------------------------------------------------------------------------------------
 // Making the files.
-
-/// Writes a table of `columns` (nullable when they hold nulls) as Parquet, uncompressed, with
-/// `meta` under the `arrstore` key when given.
-fn forge(columns: Vec<(&str, ArrayRef)>, meta: Option<String>) -> Vec<u8> {
-    let fields: Vec<Field> = columns
-        .iter()
-        .map(|(n, a)| Field::new(*n, a.data_type().clone(), a.null_count() > 0))
-        .collect();
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect()).unwrap();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::UNCOMPRESSED)
-        .set_created_by("arrstore tests/it/bad_data.rs".into())
-        .set_key_value_metadata(meta.map(|m| vec![KeyValue::new("arrstore".into(), m)]))
-        .build();
-    let mut out = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    out
-}
 
 /// A valid arrstore file of `a`, and its metadata as JSON as a writer of format 1.2 (without
 /// checksums or content hash) would have written it, for the forged tables (whose bytes no checksum covers).

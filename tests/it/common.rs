@@ -1,8 +1,18 @@
-//! Helpers the test modules share: running the `arrstore` binary.
+//! Helpers the test modules share: running the `arrstore` binary, listing folders, forging
+//! Parquet tables under a hand-written self-description.
 
 use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
 
 /// What a run of the binary gave.
 #[derive(Debug)]
@@ -34,4 +44,25 @@ pub fn listing(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
+}
+
+/// Writes a table of `columns` (nullable when they hold nulls) as Parquet, uncompressed, with
+/// `meta` under the `arrstore` key when given.
+pub fn forge(columns: Vec<(&str, ArrayRef)>, meta: Option<String>) -> Vec<u8> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), a.null_count() > 0))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect()).unwrap();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::UNCOMPRESSED)
+        .set_created_by("arrstore tests/it/bad_data.rs".into())
+        .set_key_value_metadata(meta.map(|m| vec![KeyValue::new("arrstore".into(), m)]))
+        .build();
+    let mut out = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    out
 }

@@ -6,18 +6,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, UInt8Array};
-use arrow::datatypes::{Field, Schema};
-use arrow::record_batch::RecordBatch;
 use arrstore::limits::MAX_NDIM;
 use arrstore::npz::Npz;
 use arrstore::{ArrayFile, ArrayMeta, Coo, DynArray, DynCoo, Error, WriteOptions};
 use ndarray::{ArrayD, IxDyn};
-use parquet::arrow::ArrowWriter;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 use serde_json::json;
 
-use crate::common::{listing, run_in};
+use crate::common::{forge, listing, run_in};
 
 /// Runs `arrstore` in `dir`, asserts it failed with an `error: ` line, and returns the line.
 fn fails(dir: &Path, args: &[&str]) -> String {
@@ -55,20 +50,7 @@ fn dense_file_claiming(shape: &[u64]) -> Vec<u8> {
         "nnz": 1, "columns": [{"name": "value", "role": "value", "stored_type": "uint8"}],
     });
     let value: ArrayRef = Arc::new(UInt8Array::from(vec![7u8]));
-    let schema = Arc::new(Schema::new(vec![Field::new(
-        "value",
-        value.data_type().clone(),
-        false,
-    )]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![value]).unwrap();
-    let props = WriterProperties::builder()
-        .set_key_value_metadata(Some(vec![KeyValue::new("arrstore".into(), meta.to_string())]))
-        .build();
-    let mut out = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    out
+    forge(vec![("value", value)], Some(meta.to_string()))
 }
 
 #[test]
