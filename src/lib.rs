@@ -51,7 +51,8 @@
 //!
 //! # Errors and panics
 //! Anything read from a file or typed by a user returns a [`Result`] whose [`Error`] names the
-//! file and the problem. A caller's contract violation in the in-memory API (for example
+//! file and the problem; a panic of the Parquet decoder on a malformed page is caught and
+//! returned as an error too ([`contain`]). A caller's contract violation in the in-memory API (for example
 //! [`Coo::new`] with unsorted coordinates) panics with a message and has a checked `try_` twin.
 //!
 //! # Limitations
@@ -66,6 +67,7 @@
 
 #![warn(missing_docs)]
 
+pub mod contain;
 pub mod content;
 pub mod coo;
 mod dense;

@@ -22,7 +22,8 @@ use arrow::datatypes::{DataType, UInt64Type};
 use arrow::record_batch::RecordBatch;
 use ndarray::{ArrayD, Dimension, IxDyn, ShapeBuilder};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
@@ -30,6 +31,7 @@ use parquet::file::reader::ChunkReader;
 use crate::content::{
     cells_from_blocks, hash_cells_with, hash_entries, BlockHashes, CellHasher, BLOCK_CELLS,
 };
+use crate::contain::contain;
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
@@ -85,7 +87,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             .with_skip_arrow_metadata(true)
             .with_page_index_policy(PageIndexPolicy::Optional)
             .with_column_index_policy(PageIndexPolicy::Skip);
-        let parquet = ArrowReaderMetadata::load(&reader, options)?;
+        let parquet = contain(|| Ok(ArrowReaderMetadata::load(&reader, options)?))?;
         let json = parquet
             .metadata()
             .file_metadata()
@@ -418,12 +420,14 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         impl Iterator<Item = Result<RecordBatch>>,
     )> {
         let checked = self.reader.clone();
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(self.reader, self.parquet)
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(|e| in_path(checked.explain(e.into()), &self.path))?;
-        let batches = reader.map(move |b| b.map_err(|e| checked.explain(e.into())));
-        Ok((self.meta, self.path, batches))
+        let reader = contain(|| {
+            ParquetRecordBatchReaderBuilder::new_with_metadata(self.reader, self.parquet)
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| checked.explain(e.into()))
+        })
+        .map_err(|e| in_path(e, &self.path))?;
+        Ok((self.meta, self.path, decoded(reader, checked)))
     }
 
     /// The cells, widened by `n`; compared with the content hash when they are the logical
@@ -746,6 +750,24 @@ fn read_dense_parallel<T: Element>(
     Ok((values, hashes.concat()))
 }
 
+/// The batches of `reader`, each decoded inside [`contain`], its errors explained by `checked`
+/// (a checksum failure of the bytes behind a decoder error is the error to report); the first
+/// error ends them.
+fn decoded<R: ChunkReader + 'static>(
+    mut reader: ParquetRecordBatchReader,
+    checked: Checked<R>,
+) -> impl Iterator<Item = Result<RecordBatch>> {
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed {
+            return None;
+        }
+        let next = contain(|| reader.next().transpose().map_err(|e| checked.explain(e.into())));
+        failed = next.is_err();
+        next.transpose()
+    })
+}
+
 /// Decodes row group `i` of the dense file at `path` (with its own handle on the file) and hands
 /// its widened values to `out`, a batch at a time.
 fn decode_row_group<T: Element>(
@@ -757,15 +779,16 @@ fn decode_row_group<T: Element>(
     out: &mut dyn FnMut(&[T]) -> Result<()>,
 ) -> Result<()> {
     let checked = Checked::new(File::open(path)?, verifier.cloned());
-    let explain = |e: Error| checked.explain(e);
-    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(checked.clone(), parquet.clone())
-        .with_batch_size(BATCH_ROWS)
-        .with_row_groups(vec![i])
-        .build()
-        .map_err(|e| explain(e.into()))?;
+    let reader = contain(|| {
+        ParquetRecordBatchReaderBuilder::new_with_metadata(checked.clone(), parquet.clone())
+            .with_batch_size(BATCH_ROWS)
+            .with_row_groups(vec![i])
+            .build()
+            .map_err(|e| checked.explain(e.into()))
+    })?;
     let mut buf: Vec<T> = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| explain(e.into()))?;
+    for batch in decoded(reader, checked) {
+        let batch = batch?;
         buf.clear();
         widen(column(&batch, "value")?, n, &mut buf)?;
         out(&buf)?;

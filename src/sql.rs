@@ -95,6 +95,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use datafusion::execution::object_store::ObjectStoreUrl;
 
+use crate::contain::contain_async;
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
@@ -362,7 +363,8 @@ impl ArraySession {
 
     /// Runs `query` and collects the result.
     pub async fn query(&self, query: &str) -> Result<Vec<RecordBatch>> {
-        self.sql(query).await?.collect().await.map_err(sql_error)
+        let df = self.sql(query).await?;
+        contain_async(async { df.collect().await.map_err(sql_error) }).await
     }
 
     /// Runs `query`; the result's schema (also when there are no rows) and its batches.
@@ -372,7 +374,7 @@ impl ArraySession {
     ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
         let df = self.sql(query).await?;
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(sql_error)?;
+        let batches = contain_async(async { df.collect().await.map_err(sql_error) }).await?;
         Ok((schema, batches))
     }
 
@@ -432,7 +434,7 @@ impl ArraySession {
             .cloned()
             .collect();
         let schema = Arc::new(df.schema().as_arrow().clone());
-        let batches = df.collect().await.map_err(sql_error)?;
+        let batches = contain_async(async { df.collect().await.map_err(sql_error) }).await?;
         let result = QueryResult::new(schema, batches)?;
         let ndim = result.coords.len();
         let shape = match shape {

@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int32Array, Int8Array, StringArray, UInt16Array, UInt8Array};
 use arrstore::{ArrayFile, DynArray, Error, Layout, WriteOptions};
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
 use serde_json::{json, Value};
 
-use crate::common::forge;
+use crate::common::{forge, forge_with};
 
 /// The folder of bad files.
 fn dir() -> PathBuf {
@@ -185,6 +185,8 @@ bad_files! {
         Error::CorruptMetadata(_), "0 length columns, expected 1";
     runs_signed_length: "runs_signed_length.parquet" at Open =>
         Error::CorruptMetadata(_), "length column 'length' is stored as int8";
+    decoder_panics_on_long_vlq: "decoder_panics_on_long_vlq.parquet" at Read =>
+        Error::CorruptData(_), "the Parquet decoder failed on the file's data: ";
 }
 
 #[test]
@@ -247,6 +249,7 @@ fn no_read_method_panics_on_a_bad_file() {
         run("write_npy_to", &|| {
             open().and_then(|f| f.write_npy_to(Vec::new())).is_ok()
         });
+        run("verify", &|| open().and_then(ArrayFile::verify).is_ok());
         run("sizes", &|| open().map(|f| f.sizes().to_json()).is_ok());
         run("meta", &|| open().map(|f| f.meta().to_json()).is_ok());
         let bytes = bytes::Bytes::from(std::fs::read(&path).unwrap());
@@ -724,6 +727,7 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
                 ),
             ),
         ),
+        ("decoder_panics_on_long_vlq.parquet", long_vlq()),
         (
             "sparse_too_big_to_densify.parquet",
             forge(
@@ -739,6 +743,32 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
     ]
+}
+
+/// A dense `int32` file of format 1.2 (no checksums) whose `value` column is delta-encoded, with
+/// the first integer of the page's delta header (the block size, 128) overwritten by twelve
+/// `0xff` bytes: a variable-length integer longer than ten bytes, on which the parquet crate's
+/// decoder panics (an assertion; in a build with overflow checks, the shift before it).
+fn long_vlq() -> Vec<u8> {
+    let values: Vec<i32> = (0..100).map(|i: i32| (i * i * 7919) % 100_003).collect();
+    let mut file = forge_with(
+        vec![("value", arc(Int32Array::from(values)))],
+        Some(dense_meta("int32", &[100], "int32", 0).to_string()),
+        |p| {
+            p.set_dictionary_enabled(false)
+                .set_encoding(Encoding::DELTA_BINARY_PACKED)
+        },
+    );
+    // Block size 128, 4 miniblocks, 100 values, as variable-length integers.
+    let header = [0x80, 0x01, 0x04, 0x64];
+    let at = find(&file, &header);
+    assert_eq!(
+        file.windows(header.len()).filter(|w| *w == header).count(),
+        1,
+        "the delta header is not unique"
+    );
+    file[at..at + 12].fill(0xff);
+    file
 }
 
 /// Rewrites `tests/data/bad/`: `cargo test --test it -- --ignored --exact bad_data::regenerate_bad_files`.
@@ -766,5 +796,30 @@ fn the_committed_files_are_the_regenerated_ones() {
             on_disk == bytes,
             "{name} differs from what regenerate_bad_files makes; rerun it"
         );
+    }
+}
+
+/// The command line reports a panic of the Parquet decoder as an error naming the file, on
+/// every command that decodes the data, and prints no panic message.
+#[test]
+fn the_cli_reports_a_decoder_panic_as_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = dir().join("decoder_panics_on_long_vlq.parquet");
+    let file = file.to_str().unwrap();
+    let table = format!("t={file}");
+    let commands: [&[&str]; 3] = [
+        &["read", file, "-o", "out.npy"],
+        &["verify", file],
+        &["sql", "SELECT sum(value) FROM t", "--table", &table],
+    ];
+    for args in commands {
+        let r = crate::common::run_in(tmp.path(), args);
+        assert_eq!(r.code, 1, "{args:?}: {r:?}");
+        assert!(
+            r.stderr.starts_with(&format!("error: {file}: corrupt data: the Parquet decoder failed on the file's data: ")),
+            "{args:?}: {r:?}"
+        );
+        assert!(!r.stderr.contains("panicked"), "{args:?}: {r:?}");
+        assert_eq!(crate::common::listing(tmp.path()), Vec::<String>::new(), "{args:?}");
     }
 }

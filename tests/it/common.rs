@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 
 /// What a run of the binary gave.
 #[derive(Debug)]
@@ -49,6 +49,15 @@ pub fn listing(dir: &Path) -> Vec<String> {
 /// Writes a table of `columns` (nullable when they hold nulls) as Parquet, uncompressed, with
 /// `meta` under the `arrstore` key when given.
 pub fn forge(columns: Vec<(&str, ArrayRef)>, meta: Option<String>) -> Vec<u8> {
+    forge_with(columns, meta, |p| p)
+}
+
+/// [`forge`] with writer properties changed by `tune` (an encoding, say).
+pub fn forge_with(
+    columns: Vec<(&str, ArrayRef)>,
+    meta: Option<String>,
+    tune: impl FnOnce(WriterPropertiesBuilder) -> WriterPropertiesBuilder,
+) -> Vec<u8> {
     let fields: Vec<Field> = columns
         .iter()
         .map(|(n, a)| Field::new(*n, a.data_type().clone(), a.null_count() > 0))
@@ -58,10 +67,9 @@ pub fn forge(columns: Vec<(&str, ArrayRef)>, meta: Option<String>) -> Vec<u8> {
     let props = WriterProperties::builder()
         .set_compression(Compression::UNCOMPRESSED)
         .set_created_by("arrstore tests/it/bad_data.rs".into())
-        .set_key_value_metadata(meta.map(|m| vec![KeyValue::new("arrstore".into(), m)]))
-        .build();
+        .set_key_value_metadata(meta.map(|m| vec![KeyValue::new("arrstore".into(), m)]));
     let mut out = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut out, schema, Some(props)).unwrap();
+    let mut w = ArrowWriter::try_new(&mut out, schema, Some(tune(props).build())).unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
     out

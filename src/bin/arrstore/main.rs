@@ -20,6 +20,9 @@ use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    // A malformed page that makes the Parquet decoder panic is reported as an error naming the
+    // file; the panic itself is not printed.
+    arrstore::contain::quiet_contained_panics();
     if matches!(cli.command, args::Command::Write(_)) {
         tune_malloc();
     }

@@ -34,6 +34,7 @@ pub fn run(a: &SqlArgs) -> Result<()> {
     let shape = a.shape.as_deref().map(parse_shape).transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .on_thread_start(arrstore::contain::contain_panics_of_this_thread)
         .build()
         .context("starting the query runtime")?;
     if let Some(into) = &a.into {
