@@ -62,7 +62,9 @@ fn decoder_panic(payload: &(dyn Any + Send)) -> Error {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)");
-    Error::CorruptData(format!("the Parquet decoder failed on the file's data: {message}"))
+    Error::CorruptData(format!(
+        "the Parquet decoder failed on the file's data: {message}"
+    ))
 }
 
 /// Installs (once per process) a panic hook that is silent for panics arrstore contains and

@@ -251,7 +251,7 @@ pub(crate) fn hash_entries<T: Element>(coo: &Coo<T>) -> Result<u64> {
         strides[axis] = strides[axis + 1].wrapping_mul(shape[axis + 1] as u64); // usize fits in u64
     }
     let n = coo.nnz();
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let threads = crate::par::threads();
     let parts = threads.min(n.div_ceil(BLOCK_CELLS)).max(1);
     let sums = crate::par::map_indices(parts, |p| {
         let mut sum = 0u64;

@@ -86,6 +86,17 @@ impl DType {
         }
     }
 
+    /// Bytes of `n` elements of this type in memory (NumPy's `nbytes`), saturating.
+    ///
+    /// ```
+    /// assert_eq!(arrstore::DType::U16.nbytes(1000), 2000);
+    /// ```
+    pub fn nbytes(self, n: usize) -> u64 {
+        u64::try_from(n)
+            .unwrap_or(u64::MAX)
+            .saturating_mul(self.size() as u64) // size() is at most 8
+    }
+
     /// Bits per value of a column stored as this type in a plain Parquet page: booleans are
     /// bit-packed, narrower integers widened to INT32.
     pub fn plain_bits(self) -> usize {

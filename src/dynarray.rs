@@ -142,7 +142,7 @@ impl DynArray {
 
     /// Bytes the elements take in memory (NumPy's `nbytes`).
     pub fn memory_bytes(&self) -> u64 {
-        crate::sizes::nbytes(self.len(), self.dtype())
+        self.dtype().nbytes(self.len())
     }
 
     /// The array of type `T`, or this array back when its dtype is another.

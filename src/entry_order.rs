@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use crate::coo::{with_coords, Coords};
+use crate::coords::{with_coords, Coords};
 use crate::error::{Error, Result};
 
 /// `0..ndim`: row-major (C) order.

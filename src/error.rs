@@ -256,7 +256,7 @@ impl Error {
 
 /// "row-major", or "axis [1, 0]" for another order.
 fn order_name(sorted_by: &[usize]) -> String {
-    if crate::entry_order::is_row_major(sorted_by) {
+    if sorted_by.iter().copied().eq(0..sorted_by.len()) {
         "row-major".into()
     } else {
         format!("axis {sorted_by:?}")

@@ -35,7 +35,7 @@
 //!   arrays).
 //! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
 //!   self-description), [`sizes`], [`coo`], [`runs`], [`entry_order`] (the order sparse entries
-//!   are stored in), [`limits`] (the shapes that can be written and read), [`fsio`] (atomic
+//!   are stored in), [`limits`] (the shapes that can be written and read), [`atomic`] (atomic
 //!   output files; removing what killed writers left).
 //!
 //! ```
@@ -67,16 +67,17 @@
 
 #![warn(missing_docs)]
 
+pub mod atomic;
+mod cells;
 pub mod contain;
 pub mod content;
 pub mod coo;
-mod dense;
+pub mod coords;
 pub mod dtype;
 pub mod dynarray;
 pub mod encode;
 pub mod entry_order;
 pub mod error;
-pub mod fsio;
 pub mod integrity;
 pub mod limits;
 pub mod meta;

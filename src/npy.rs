@@ -303,10 +303,10 @@ pub fn write_npy_to<W: Write>(mut writer: W, array: &DynArray) -> Result<()> {
     Ok(())
 }
 
-/// Writes `array` to the `.npy` file at `path`, atomically (see [`crate::fsio::write_atomic`]);
+/// Writes `array` to the `.npy` file at `path`, atomically (see [`crate::atomic::write_atomic`]);
 /// an existing file is replaced only with `overwrite`. Errors name the file.
 pub fn write_npy(path: impl AsRef<Path>, array: &DynArray, overwrite: bool) -> Result<()> {
-    crate::fsio::write_atomic(path.as_ref(), overwrite, |w| write_npy_to(w, array))
+    crate::atomic::write_atomic(path.as_ref(), overwrite, |w| write_npy_to(w, array))
 }
 
 /// An [`Error::UnsupportedNpy`] with this message.

@@ -72,7 +72,7 @@ pub fn read_npz(path: impl AsRef<Path>) -> Result<Npz> {
     let open = || -> Result<zip::ZipArchive<BufReader<File>>> {
         zip::ZipArchive::new(BufReader::new(File::open(path)?)).map_err(zip_error)
     };
-    let handles = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    let handles = crate::par::threads().min(4);
     (0..handles)
         .map(|_| open())
         .collect::<Result<Vec<_>>>()
@@ -344,10 +344,7 @@ fn sparse_from_scipy(format: &[u8], mut arrays: BTreeMap<String, DynArray>) -> R
                     let len = shape.get(k).copied().unwrap_or(0);
                     crate::with_dyn_array!(a, x => axis_coords(x.view(), k, len, what))
                 };
-                let (row, col) = std::thread::scope(|s| {
-                    let row = s.spawn(|| axis(0, &row, "row"));
-                    (join(row), axis(1, &col, "col"))
-                });
+                let (row, col) = crate::par::both(|| axis(0, &row, "row"), || axis(1, &col, "col"));
                 vec![row?, col?]
             }
         }
@@ -480,7 +477,7 @@ pub fn write_npz(
     compress: bool,
     overwrite: bool,
 ) -> Result<()> {
-    crate::fsio::write_atomic(path.as_ref(), overwrite, |w| write_npz_to(w, arrays, compress))
+    crate::atomic::write_atomic(path.as_ref(), overwrite, |w| write_npz_to(w, arrays, compress))
 }
 
 /// Writes a COO as SciPy's sparse `.npz` (COO format): `scipy.sparse.load_npz` loads it.
@@ -533,7 +530,7 @@ pub fn write_sparse_npz_to<W: Write + Seek>(writer: W, coo: &DynCoo, compress: b
 
 /// Writes a COO to the SciPy `.npz` at `path`, atomically.
 pub fn write_sparse_npz(path: impl AsRef<Path>, coo: &DynCoo, compress: bool, overwrite: bool) -> Result<()> {
-    crate::fsio::write_atomic(path.as_ref(), overwrite, |w| {
+    crate::atomic::write_atomic(path.as_ref(), overwrite, |w| {
         write_sparse_npz_to(w, coo, compress)
     })
 }

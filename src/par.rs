@@ -1,6 +1,22 @@
-//! Scoped-thread helpers shared by the writer, the encoding choice and the readers.
+//! Parallelism: the one place that decides how many threads work at once ([`threads`]), and
+//! the scoped-thread helpers the writer, the encoding choice and the readers share.
 
 use std::thread::ScopedJoinHandle;
+
+/// How many threads a parallel step uses at most: one per core the process may use.
+pub(crate) fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `(a(), b())`, `a` on a scoped thread of its own while `b` runs on the caller's; a panic in
+/// either is passed on to the caller.
+pub(crate) fn both<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|s| {
+        let a = s.spawn(a);
+        let b = b();
+        (join(a), b)
+    })
+}
 
 /// The result of a scoped thread; a panic in it is passed on to the caller's thread.
 pub(crate) fn join<T>(handle: ScopedJoinHandle<'_, T>) -> T {
@@ -13,7 +29,7 @@ pub(crate) fn map_indices<T: Send>(
     f: impl Fn(usize) -> crate::Result<T> + Sync,
 ) -> crate::Result<Vec<T>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let workers = std::thread::available_parallelism().map_or(1, |c| c.get()).min(n);
+    let workers = threads().min(n);
     if workers <= 1 {
         return (0..n).map(f).collect();
     }

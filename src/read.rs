@@ -22,16 +22,15 @@ use arrow::datatypes::{DataType, UInt64Type};
 use arrow::record_batch::RecordBatch;
 use ndarray::{ArrayD, Dimension, IxDyn, ShapeBuilder};
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
-    ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
 };
 use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::reader::ChunkReader;
 
+use crate::contain::contain;
 use crate::content::{
     cells_from_blocks, hash_cells_with, hash_entries, BlockHashes, CellHasher, BLOCK_CELLS,
 };
-use crate::contain::contain;
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
@@ -212,7 +211,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             return with_dtype!(self.meta.dtype, T => self.stream_runs_npy::<T, W>(&mut writer));
         }
         if let Some(path) = self.path.as_deref().filter(|_| self.npy_is_streamed()) {
-            let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+            let threads = crate::par::threads();
             return with_dtype!(self.meta.dtype, T => {
                 stream_dense_npy::<T, W>(path, self.reader.verifier(), &self.meta, &self.parquet, threads, &mut writer)
             });
@@ -301,9 +300,9 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     }
 
     /// [`write_npy_to`](ArrayFile::write_npy_to) the `.npy` file at `path`, atomically (see
-    /// [`crate::fsio::write_atomic`]); an existing file is replaced only with `overwrite`.
+    /// [`crate::atomic::write_atomic`]); an existing file is replaced only with `overwrite`.
     pub fn write_npy(self, path: impl AsRef<Path>, overwrite: bool) -> Result<()> {
-        crate::fsio::write_atomic(path.as_ref(), overwrite, |w| self.write_npy_to(w))
+        crate::atomic::write_atomic(path.as_ref(), overwrite, |w| self.write_npy_to(w))
     }
 
     /// Reads the array with its original dtype.
@@ -433,7 +432,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     /// The cells, widened by `n`; compared with the content hash when they are the logical
     /// values (`logical`), not a narrowed read's stored ones.
     fn read_dense_with<T: Element>(self, n: &Narrowing, logical: bool) -> Result<ArrayD<T>> {
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+        let threads = crate::par::threads();
         if let Some(path) = self.path.clone() {
             if threads > 1 && self.parquet.metadata().num_row_groups() > 1 {
                 let go = || -> Result<ArrayD<T>> {

@@ -34,8 +34,8 @@ use std::ops::Range;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, UInt64Type};
 
-use crate::coo::Coords;
-use crate::dense::Cells;
+use crate::cells::Cells;
+use crate::coords::Coords;
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::narrow::{narrow, Narrowing};
@@ -177,7 +177,7 @@ impl<T: Element> Runs<T> {
     /// order. The range's first cell starts a run.
     pub(crate) fn of_cells_in(view: &dyn Cells<T>, range: Range<usize>, chunk: usize) -> Result<Self> {
         let cells = range.len();
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = crate::par::threads();
         let parts = threads.min(cells.div_ceil(chunk.max(1))).max(1);
         // Part p is range.start + [bound(p), bound(p + 1)); exact in u128, at most `cells`.
         let bound = |p: usize| usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);

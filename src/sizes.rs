@@ -8,12 +8,6 @@ use crate::dtype::DType;
 use crate::dynarray::Order;
 use crate::meta::{ArrayMeta, Estimates, Role, StoredLayout};
 
-/// Bytes of `n` elements of `dtype` (NumPy's `nbytes`).
-pub fn nbytes(n: usize, dtype: DType) -> u64 {
-    // usize fits in u64 on every supported target; the product saturates rather than wraps.
-    (n as u64).saturating_mul(dtype.size() as u64)
-}
-
 /// The sizes of one stored array.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SizeReport {
@@ -114,7 +108,7 @@ impl SizeReport {
         let coord_bytes: u64 = meta
             .shape
             .iter()
-            .map(|&len| crate::coo::Coords::dtype_for(len).size() as u64) // at most 8
+            .map(|&len| crate::coords::Coords::dtype_for(len).size() as u64) // at most 8
             .sum();
         let value_stored = meta.value_column().stored_type.size() as u64; // at most 8
         let runs = (meta.layout == StoredLayout::Runs)
@@ -127,7 +121,7 @@ impl SizeReport {
                 let lead = meta.shape.len().saturating_sub(1);
                 let row_bytes: u64 = meta.shape[..lead]
                     .iter()
-                    .map(|&len| crate::coo::Coords::dtype_for(len).size() as u64) // at most 8
+                    .map(|&len| crate::coords::Coords::dtype_for(len).size() as u64) // at most 8
                     .sum();
                 let length_bytes = meta.length_column().map_or(8, |c| c.stored_type.size() as u64); // at most 8
                 runs.unwrap_or(0)

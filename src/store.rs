@@ -237,7 +237,7 @@ impl Store {
 
     fn save_index(&self) -> Result<()> {
         let text = serde_json::to_string_pretty(&self.index).expect("the index serializes");
-        crate::fsio::write_atomic(&self.dir.join(STORE_INDEX), true, |w| {
+        crate::atomic::write_atomic(&self.dir.join(STORE_INDEX), true, |w| {
             use std::io::Write;
             Ok(w.write_all(text.as_bytes())?)
         })
@@ -253,7 +253,7 @@ impl Store {
 /// after; where that is not available, the old store is first moved aside (into
 /// `.arrstore-old-<pid>-<random>.tmp`) and the new one moved in, two renames. Stale
 /// temporaries of killed writers beside `dir` are removed first
-/// ([`crate::fsio::remove_stale_temporaries`]).
+/// ([`crate::atomic::remove_stale_temporaries`]).
 pub fn write_store(
     dir: impl AsRef<Path>,
     arrays: &[(&str, &DynArray)],
@@ -267,11 +267,11 @@ pub fn write_store(
         for (_, a) in arrays {
             crate::limits::check_shape(a.shape())?;
         }
-        let parent = crate::fsio::parent_dir(dir);
-        let _ = crate::fsio::remove_stale_temporaries(parent);
+        let parent = crate::atomic::parent_dir(dir);
+        let _ = crate::atomic::remove_stale_temporaries(parent);
         let tmp = tempfile::Builder::new()
-            .prefix(&crate::fsio::temp_prefix(false))
-            .suffix(crate::fsio::TEMP_SUFFIX)
+            .prefix(&crate::atomic::temp_prefix(false))
+            .suffix(crate::atomic::TEMP_SUFFIX)
             .tempdir_in(parent)?;
         let mut store = Store::create(tmp.path())?;
         let inner = opts.clone().with_overwrite(false);
@@ -282,7 +282,7 @@ pub fn write_store(
         let placed = if opts.overwrite() && dir.symlink_metadata().is_ok() {
             replace(&built, dir, parent)
         } else {
-            std::fs::rename(&built, dir).and_then(|()| crate::fsio::sync_dir(parent))
+            std::fs::rename(&built, dir).and_then(|()| crate::atomic::sync_dir(parent))
         };
         if let Err(e) = placed {
             let _ = std::fs::remove_dir_all(&built);
@@ -299,7 +299,7 @@ pub fn write_store(
 fn replace(built: &Path, dir: &Path, parent: &Path) -> std::io::Result<()> {
     if exchange(built, dir)? {
         // `built` now holds the old store.
-        crate::fsio::sync_dir(parent)?;
+        crate::atomic::sync_dir(parent)?;
         return remove_any(built);
     }
     replace_by_renames(built, dir, parent)
@@ -310,8 +310,8 @@ fn replace(built: &Path, dir: &Path, parent: &Path) -> std::io::Result<()> {
 /// `dir`, and the old one in `.arrstore-old-<pid>-<random>.tmp/store`.
 fn replace_by_renames(built: &Path, dir: &Path, parent: &Path) -> std::io::Result<()> {
     let old = tempfile::Builder::new()
-        .prefix(&crate::fsio::temp_prefix(true))
-        .suffix(crate::fsio::TEMP_SUFFIX)
+        .prefix(&crate::atomic::temp_prefix(true))
+        .suffix(crate::atomic::TEMP_SUFFIX)
         .tempdir_in(parent)?
         .keep();
     // While the old store is at `old/store`, it is the only copy: stale-temporary removal
@@ -322,7 +322,7 @@ fn replace_by_renames(built: &Path, dir: &Path, parent: &Path) -> std::io::Resul
         let _ = std::fs::rename(old.join("store"), dir).and_then(|()| std::fs::remove_dir(&old));
         return Err(e);
     }
-    crate::fsio::sync_dir(parent)?;
+    crate::atomic::sync_dir(parent)?;
     std::fs::rename(old.join("store"), old.join("replaced"))?;
     std::fs::remove_dir_all(&old)
 }

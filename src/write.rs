@@ -20,9 +20,9 @@ use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::writer::SerializedFileWriter;
 
+use crate::cells::{Cells, NpyCells};
 use crate::content::ContentHash;
 use crate::coo::{Coo, Coords};
-use crate::dense::{Cells, NpyCells};
 use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
 use crate::encode::{self, ColumnEncoding, EncodingChoice};
@@ -32,7 +32,6 @@ use crate::integrity::ChecksumWriter;
 use crate::meta::{ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, FORMAT_VERSION};
 use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
 use crate::options::{Layout, WriteOptions};
-use crate::par::join;
 use crate::runs::{RunCount, RunGroups, Runs};
 use crate::with_dyn_array;
 
@@ -86,7 +85,7 @@ where
 {
     let path = path.as_ref();
     crate::limits::check_shape(array.shape()).map_err(|e| e.in_file(path))?;
-    crate::fsio::write_atomic(path, opts.overwrite(), |w| write_array_to(w, array, opts))
+    crate::atomic::write_atomic(path, opts.overwrite(), |w| write_array_to(w, array, opts))
 }
 
 /// Writes an array of any dtype to `writer`.
@@ -102,7 +101,7 @@ pub fn write_dyn_to<W: Write + Send>(
 pub fn write_dyn(path: impl AsRef<Path>, array: &DynArray, opts: &WriteOptions) -> Result<WriteSummary> {
     let path = path.as_ref();
     crate::limits::check_shape(array.shape()).map_err(|e| e.in_file(path))?;
-    crate::fsio::write_atomic(path, opts.overwrite(), |w| write_dyn_to(w, array, opts))
+    crate::atomic::write_atomic(path, opts.overwrite(), |w| write_dyn_to(w, array, opts))
 }
 
 /// Writes a COO array to `writer` in the sparse layout (the options' layout and fill are not
@@ -123,7 +122,7 @@ pub fn write_coo<T: Element>(
 ) -> Result<WriteSummary> {
     let path = path.as_ref();
     crate::limits::check_shape(coo.shape()).map_err(|e| e.in_file(path))?;
-    crate::fsio::write_atomic(path, opts.overwrite(), |w| write_coo_to(w, coo, opts))
+    crate::atomic::write_atomic(path, opts.overwrite(), |w| write_coo_to(w, coo, opts))
 }
 
 /// The fill value of `opts` as a `T` (0 or `false` by default).
@@ -152,7 +151,7 @@ pub fn write_npy_file(
     let Some(stream) = crate::npy::NpyStream::open(input)? else {
         return write_dyn(output, &crate::npy::read_npy(input)?, opts);
     };
-    crate::fsio::write_atomic(output.as_ref(), opts.overwrite(), |w| {
+    crate::atomic::write_atomic(output.as_ref(), opts.overwrite(), |w| {
         crate::with_dtype!(stream.dtype(), T => {
             write_cells::<_, T>(w, &NpyCells::<T>::new(&stream), Order::C, opts)
         })
@@ -429,7 +428,7 @@ fn scan_cells<T: Element>(
     count_runs: bool,
 ) -> Result<CellScan<T>> {
     let cells = view.cells();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = crate::par::threads();
     let parts = threads.min(cells.div_ceil(SCAN_CHUNK)).max(1);
     // Part p is cells[bound(p)..bound(p + 1)]; exact in u128, at most `cells`, and a part
     // starts a block of the content hash.
@@ -670,20 +669,25 @@ fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> 
     let row_major = entry_order::row_major(ndim);
     // The row-major sample is measured while the samples of the other orders are gathered
     // (without sorting every entry) and measured.
-    let (row_major_sample, other) = std::thread::scope(|s| {
-        let first = s.spawn(|| measure(row_major.clone(), ranges.iter().flat_map(|r| r.clone()).collect()));
-        let mut other: Option<OrderSample> = None;
-        for inner in (0..ndim.saturating_sub(1)).filter(|_| coo.nnz() > 1) {
-            let to = entry_order::inner_last(ndim, inner);
-            let positions =
-                entry_order::positions_at(coo.all_coords(), coo.shape(), &row_major, &to, &ranges);
-            let sample = measure(to, positions)?;
-            if other.as_ref().is_none_or(|o| sample.bytes < o.bytes) {
-                other = Some(sample);
+    let (row_major_sample, other) = crate::par::both(
+        || measure(row_major.clone(), ranges.iter().flat_map(|r| r.clone()).collect()),
+        || {
+            let mut other: Option<OrderSample> = None;
+            for inner in (0..ndim.saturating_sub(1)).filter(|_| coo.nnz() > 1) {
+                let to = entry_order::inner_last(ndim, inner);
+                let positions =
+                    entry_order::positions_at(coo.all_coords(), coo.shape(), &row_major, &to, &ranges);
+                let sample = measure(to, positions)?;
+                if other.as_ref().is_none_or(|o| sample.bytes < o.bytes) {
+                    other = Some(sample);
+                }
             }
-        }
-        Ok::<_, Error>((join(first)?, other))
-    })?;
+            Ok::<_, Error>(other)
+        },
+    );
+    // The other orders' error first, as when they were measured on this thread and returned early.
+    let other = other?;
+    let row_major_sample = row_major_sample?;
     let bar = row_major_sample.bytes * (100 - OTHER_ORDER_MIN_SAVING_PERCENT) / 100;
     let kept = match other {
         Some(o) if o.bytes <= bar && o.bytes < row_major_sample.bytes => o,
@@ -696,12 +700,10 @@ fn plan_sparse<T: Element>(coo: &Coo<T>, n: &Narrowing, opts: &WriteOptions) -> 
         ..
     } = kept;
     // Only the order kept sorts every entry.
-    let (choices, perm) = std::thread::scope(|s| {
-        let perm =
-            s.spawn(|| entry_order::permutation(coo.all_coords(), coo.shape(), &row_major, &sorted_by));
-        let choices = encode::choose_levels(&columns, measured, compression, rg);
-        (choices, join(perm))
-    });
+    let (perm, choices) = crate::par::both(
+        || entry_order::permutation(coo.all_coords(), coo.shape(), &row_major, &sorted_by),
+        || encode::choose_levels(&columns, measured, compression, rg),
+    );
     Ok(SparsePlan {
         sorted_by,
         perm,
@@ -913,7 +915,7 @@ impl<W: Write + Send> TableWriter<W> {
         rows_of: impl Fn(&S) -> usize,
         column: impl Fn(usize, &S) -> Result<ArrayRef> + Sync,
     ) -> Result<usize> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = crate::par::threads();
         let TableWriter {
             file,
             factory,

@@ -816,10 +816,16 @@ fn the_cli_reports_a_decoder_panic_as_an_error() {
         let r = crate::common::run_in(tmp.path(), args);
         assert_eq!(r.code, 1, "{args:?}: {r:?}");
         assert!(
-            r.stderr.starts_with(&format!("error: {file}: corrupt data: the Parquet decoder failed on the file's data: ")),
+            r.stderr.starts_with(&format!(
+                "error: {file}: corrupt data: the Parquet decoder failed on the file's data: "
+            )),
             "{args:?}: {r:?}"
         );
         assert!(!r.stderr.contains("panicked"), "{args:?}: {r:?}");
-        assert_eq!(crate::common::listing(tmp.path()), Vec::<String>::new(), "{args:?}");
+        assert_eq!(
+            crate::common::listing(tmp.path()),
+            Vec::<String>::new(),
+            "{args:?}"
+        );
     }
 }

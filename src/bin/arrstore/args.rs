@@ -1,8 +1,15 @@
-//! The command line, as clap types: every flag documented here becomes `--help`.
+//! The command line, as clap types: every flag documented here becomes `--help`, and every
+//! flag's value is parsed into its type here, so a bad value is refused before any work and
+//! `--help` lists the values of each enumerated flag.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use arrstore::{Layout, Scalar};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::error::ErrorKind;
+use clap::{Arg, Args, Parser, Subcommand};
+use parquet::basic::Compression;
 
 /// Lossless, narrowed storage of n-dimensional numeric arrays in plain Parquet.
 #[derive(Debug, Parser)]
@@ -68,16 +75,16 @@ pub struct WriteArgs {
     pub output: PathBuf,
     /// auto (the smallest of dense, sparse and runs), dense, sparse (COO), or runs (run-length
     /// along the last axis).
-    #[arg(long, default_value = "auto")]
-    pub layout: String,
+    #[arg(long, default_value = "auto", value_parser = LAYOUT)]
+    pub layout: Layout,
     /// The value of cells a sparse layout leaves out: a number, nan, inf, true/false, or 0x
     /// and 16 hex digits for the bits of a float64 (default 0).
-    #[arg(long)]
-    pub fill: Option<String>,
+    #[arg(long, value_parser = FILL)]
+    pub fill: Option<Scalar>,
     /// The Parquet codec: zstd (level 3), zstd(LEVEL) with LEVEL 1..22, snappy, lz4_raw,
     /// uncompressed.
-    #[arg(long, default_value = "zstd(3)")]
-    pub compression: String,
+    #[arg(long, default_value = "zstd(3)", value_parser = COMPRESSION)]
+    pub compression: Compression,
     /// Rows per Parquet row group.
     #[arg(long, default_value_t = arrstore::options::DEFAULT_ROW_GROUP_SIZE)]
     pub row_group_size: usize,
@@ -107,7 +114,7 @@ pub struct ReadArgs {
     pub compress: bool,
     /// The most memory a dense output may take, in bytes (suffixes K, M, G, T); default: the
     /// memory available now. A dense C-order array written to .npy is streamed and needs none.
-    #[arg(long, value_parser = parse_bytes)]
+    #[arg(long, value_parser = BYTES)]
     pub max_memory: Option<u64>,
     /// Replace the output if it exists.
     #[arg(short, long)]
@@ -150,15 +157,15 @@ pub struct SqlArgs {
     /// The query (DataFusion SQL; `EXPLAIN ...` shows the plan).
     pub query: String,
     /// Register an arrstore file as a table: NAME=FILE (repeatable).
-    #[arg(long = "table", value_name = "NAME=FILE")]
-    pub tables: Vec<String>,
+    #[arg(long = "table", value_name = "NAME=FILE", value_parser = TABLE)]
+    pub tables: Vec<Table>,
     /// Register every array of a store by its name (store.json; a folder without an index:
     /// every arrstore *.parquet file by its file stem). Repeatable.
     #[arg(long = "store", value_name = "DIR")]
     pub stores: Vec<PathBuf>,
     /// Output format: table, csv, json (an array of objects) or parquet (needs -o).
-    #[arg(long, default_value = "table")]
-    pub format: String,
+    #[arg(long, default_value = "table", value_parser = FORMAT)]
+    pub format: Format,
     /// Write the result to this file instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -168,8 +175,8 @@ pub struct SqlArgs {
     pub into: Option<PathBuf>,
     /// The shape of the --into array, e.g. 1000x1000 (default: the shape of the one array the
     /// query reads).
-    #[arg(long, requires = "into")]
-    pub shape: Option<String>,
+    #[arg(long, requires = "into", value_parser = SHAPE)]
+    pub shape: Option<Shape>,
     /// Replace the output if it exists.
     #[arg(short, long)]
     pub force: bool,
@@ -188,6 +195,135 @@ pub struct CompletionsArgs {
     /// The shell.
     pub shell: clap_complete::Shell,
 }
+
+/// A table of `arrstore sql`: `--table NAME=FILE`.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The table's name in the query.
+    pub name: String,
+    /// The arrstore file.
+    pub file: PathBuf,
+}
+
+/// The output format of `arrstore sql`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A text table.
+    Table,
+    /// CSV with a header.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// A Parquet file.
+    Parquet,
+}
+
+/// The shape of `arrstore sql --into`: `1000x1000` (or `1000,1000`).
+#[derive(Debug, Clone)]
+pub struct Shape(pub Vec<u64>);
+
+/// A flag's value parser: `parse` turns the text into the flag's type, with a message that
+/// names the flag and the value; `names` are the values `--help` and completions list (none for
+/// a flag whose values are not a list).
+#[derive(Clone)]
+pub struct Values<T> {
+    names: &'static [&'static str],
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Values<T> {
+    type Value = T;
+
+    fn parse_ref(&self, _: &clap::Command, _: Option<&Arg>, value: &OsStr) -> Result<T, clap::Error> {
+        let text = value
+            .to_str()
+            .ok_or_else(|| clap::Error::raw(ErrorKind::InvalidUtf8, format!("{value:?} is not UTF-8\n")))?;
+        (self.parse)(text).map_err(|m| clap::Error::raw(ErrorKind::ValueValidation, format!("{m}\n")))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        if self.names.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.names.iter().map(|n| PossibleValue::new(*n))))
+    }
+}
+
+/// `--layout`: [`Layout`]'s own names (`coo` is also taken, for `sparse`).
+const LAYOUT: Values<Layout> = Values {
+    names: &["auto", "dense", "sparse", "runs"],
+    parse: |s| s.parse(),
+};
+
+/// `--compression`: a Parquet codec; `zstd` without a level is arrstore's default level.
+const COMPRESSION: Values<Compression> = Values {
+    names: &["zstd", "zstd(LEVEL)", "snappy", "lz4_raw", "uncompressed"],
+    parse: |s| {
+        let codec = match s.to_ascii_lowercase().as_str() {
+            "zstd" => format!("zstd({})", arrstore::options::DEFAULT_ZSTD_LEVEL),
+            _ => s.to_string(),
+        };
+        codec.parse().map_err(|e| format!("--compression '{s}': {e}"))
+    },
+};
+
+/// `--fill`: a number, `nan`, `inf`, `true`/`false`, or `0x` and the bits of a float64.
+const FILL: Values<Scalar> = Values {
+    names: &[],
+    parse: |s| s.parse().map_err(|e| format!("--fill '{s}': {e}")),
+};
+
+/// `--format` of `arrstore sql`.
+const FORMAT: Values<Format> = Values {
+    names: &["table", "csv", "json", "parquet"],
+    parse: |s| match s {
+        "table" => Ok(Format::Table),
+        "csv" => Ok(Format::Csv),
+        "json" => Ok(Format::Json),
+        "parquet" => Ok(Format::Parquet),
+        other => Err(format!(
+            "--format '{other}': expected table, csv, json or parquet"
+        )),
+    },
+};
+
+/// `--table NAME=FILE`.
+const TABLE: Values<Table> = Values {
+    names: &[],
+    parse: |t| {
+        let (name, file) = t
+            .split_once('=')
+            .ok_or_else(|| format!("--table '{t}': expected NAME=FILE"))?;
+        if name.is_empty() {
+            return Err(format!("--table '{t}': the name is empty"));
+        }
+        Ok(Table {
+            name: name.to_string(),
+            file: file.into(),
+        })
+    },
+};
+
+/// `--shape 1000x1000` (or `1000,1000`).
+const SHAPE: Values<Shape> = Values {
+    names: &[],
+    parse: |s| {
+        s.split(['x', ','])
+            .map(|d| {
+                d.trim()
+                    .parse::<u64>()
+                    .map_err(|e| format!("--shape '{s}': '{d}' is not an axis length: {e}"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Shape)
+    },
+};
+
+/// `--max-memory`.
+const BYTES: Values<u64> = Values {
+    names: &[],
+    parse: parse_bytes,
+};
 
 /// `4096`, `64K`, `1.5G` (binary multiples) as bytes.
 pub fn parse_bytes(s: &str) -> Result<u64, String> {

@@ -1,6 +1,6 @@
 //! The `arrstore` command: parses the command line, dispatches to one module per subcommand,
-//! and prints errors with their cause chain (`error: ...`, exit 1; usage errors exit 2; a
-//! closed stdout exits 0 quietly).
+//! and prints errors with their cause chain (`error: ...`, exit 1, also for a bad flag value;
+//! usage errors exit 2; a closed stdout exits 0 quietly).
 
 mod args;
 mod demo;
@@ -16,10 +16,22 @@ use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // A bad value of a flag fails the command (exit 1, as every error of a command); a
+            // malformed command line is a usage error (exit 2); help and version exit 0.
+            return match e.kind() {
+                ErrorKind::ValueValidation => ExitCode::FAILURE,
+                _ => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+            };
+        }
+    };
     // A malformed page that makes the Parquet decoder panic is reported as an error naming the
     // file; the panic itself is not printed.
     arrstore::contain::quiet_contained_panics();

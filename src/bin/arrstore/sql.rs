@@ -8,30 +8,21 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use arrstore::sql::ArraySession;
 
-use crate::args::SqlArgs;
+use crate::args::{Format, SqlArgs};
 use crate::fmt;
 
 pub fn run(a: &SqlArgs) -> Result<()> {
-    if !["table", "csv", "json", "parquet"].contains(&a.format.as_str()) {
-        bail!("--format '{}': expected table, csv, json or parquet", a.format);
-    }
-    if a.format == "parquet" && a.output.is_none() {
+    if a.format == Format::Parquet && a.output.is_none() {
         bail!("--format parquet writes a file: give it with -o FILE");
     }
     let mut session = ArraySession::new();
     for t in &a.tables {
-        let (name, file) = t
-            .split_once('=')
-            .with_context(|| format!("--table '{t}': expected NAME=FILE"))?;
-        if name.is_empty() {
-            bail!("--table '{t}': the name is empty");
-        }
-        session.register_array(name, file)?;
+        session.register_array(&t.name, &t.file)?;
     }
     for dir in &a.stores {
         session.register_store(dir)?;
     }
-    let shape = a.shape.as_deref().map(parse_shape).transpose()?;
+    let shape = a.shape.as_ref().map(|s| s.0.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .on_thread_start(arrstore::contain::contain_panics_of_this_thread)
@@ -57,14 +48,14 @@ pub fn run(a: &SqlArgs) -> Result<()> {
     match &a.output {
         Some(path) => {
             crate::refuse_existing(path, a.force)?;
-            arrstore::fsio::write_atomic(path, a.force, |w| {
-                write_result(w, &a.format, &schema, &batches)
+            arrstore::atomic::write_atomic(path, a.force, |w| {
+                write_result(w, a.format, &schema, &batches)
                     .map_err(|e| arrstore::Error::Io(std::io::Error::other(format!("{e:#}"))))
             })?;
         }
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout());
-            write_result(&mut out, &a.format, &schema, &batches)?;
+            write_result(&mut out, a.format, &schema, &batches)?;
             out.flush()?;
         }
     }
@@ -74,47 +65,35 @@ pub fn run(a: &SqlArgs) -> Result<()> {
 /// Writes the batches in `format`.
 fn write_result<W: Write + Send>(
     w: &mut W,
-    format: &str,
+    format: Format,
     schema: &SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<()> {
     match format {
-        "table" => {
+        Format::Table => {
             let table = arrow::util::pretty::pretty_format_batches_with_schema(schema.clone(), batches)?;
             writeln!(w, "{table}")?;
         }
-        "csv" => {
+        Format::Csv => {
             let mut csv = arrow::csv::Writer::new(w);
             for b in batches {
                 csv.write(b)?;
             }
         }
-        "json" => {
+        Format::Json => {
             let mut json = arrow::json::ArrayWriter::new(&mut *w);
             let refs: Vec<&RecordBatch> = batches.iter().collect();
             json.write_batches(&refs)?;
             json.finish()?;
             writeln!(w)?;
         }
-        "parquet" => {
+        Format::Parquet => {
             let mut pq = parquet::arrow::ArrowWriter::try_new(w, schema.clone(), None)?;
             for b in batches {
                 pq.write(b)?;
             }
             pq.close()?;
         }
-        other => bail!("--format '{other}': expected table, csv, json or parquet"),
     }
     Ok(())
-}
-
-/// `1000x1000` (or `1000,1000`) as a shape.
-fn parse_shape(s: &str) -> Result<Vec<u64>> {
-    s.split(['x', ','])
-        .map(|d| {
-            d.trim()
-                .parse::<u64>()
-                .with_context(|| format!("--shape '{s}': '{d}' is not an axis length"))
-        })
-        .collect()
 }

@@ -18,7 +18,7 @@ pub fn run(a: &VerifyArgs) -> Result<()> {
         folders.push(input);
         folders.dedup();
         for dir in folders.into_iter().filter(|d| d.is_dir()) {
-            let removed = arrstore::fsio::remove_stale_temporaries(dir)?;
+            let removed = arrstore::atomic::remove_stale_temporaries(dir)?;
             if removed > 0 {
                 writeln!(
                     out,

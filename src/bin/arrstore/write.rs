@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use arrstore::npz::Npz;
 use arrstore::{WriteOptions, WriteSummary};
 
@@ -13,23 +13,14 @@ use crate::fmt;
 use crate::progress::Progress;
 
 pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
-    let layout: arrstore::Layout = a.layout.parse().map_err(anyhow::Error::msg)?;
-    // A codec named without a level gets arrstore's default level.
-    let codec = match a.compression.to_ascii_lowercase().as_str() {
-        "zstd" => format!("zstd({})", arrstore::options::DEFAULT_ZSTD_LEVEL),
-        _ => a.compression.clone(),
-    };
-    let compression: parquet::basic::Compression = codec
-        .parse()
-        .with_context(|| format!("--compression '{}'", a.compression))?;
     let mut opts = WriteOptions::default()
-        .with_layout(layout)
-        .with_compression(compression)
+        .with_layout(a.layout)
+        .with_compression(a.compression)
         .with_row_group_size(a.row_group_size)
         .with_arrow_dictionary(a.arrow_dictionary)
         .with_overwrite(a.force);
     if let Some(f) = &a.fill {
-        opts = opts.with_fill(f.parse().with_context(|| format!("--fill '{f}'"))?);
+        opts = opts.with_fill(f.clone());
     }
     crate::refuse_existing(&a.output, a.force)?;
     let is_npz = a.input.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
