@@ -20,7 +20,7 @@ pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
         .with_arrow_dictionary(a.arrow_dictionary)
         .with_overwrite(a.force);
     if let Some(f) = &a.fill {
-        opts = opts.with_fill(f.clone());
+        opts = opts.with_fill(*f);
     }
     crate::refuse_existing(&a.output, a.force)?;
     let is_npz = a.input.extension().is_some_and(|e| e.eq_ignore_ascii_case("npz"));
