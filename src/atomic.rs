@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 
 /// The start of every temporary's name.
 pub const TEMP_PREFIX: &str = ".arrstore-";
@@ -110,12 +110,12 @@ pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
                 Ok(()) => removed += 1,
                 // Another writer cleaning the same directory got there first.
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::from(e).in_file(&path)),
+                Err(e) => return Err(Error::from(e).in_file(path.as_path())),
             }
         }
         Ok(removed)
     };
-    go().map_err(|e| e.in_file(dir))
+    go().in_file(dir)
 }
 
 /// Writes `path` through `write`, atomically: the bytes go to a temporary file beside `path`
@@ -168,7 +168,7 @@ pub fn write_atomic<T>(
             Err(e) => Err(e.into()),
         }
     };
-    run().map_err(|e| e.in_file(path))
+    run().in_file(path)
 }
 
 #[cfg(test)]

@@ -18,27 +18,35 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// An error that happened while working on a file, with the file's path.
     ///
-    /// The message holds the inner error's; `source()` does not repeat it, so that printing a
-    /// cause chain shows each message once.
+    /// Every variant that wraps another error both shows its message and returns it as
+    /// `source()`, so that `to_string()` is whole and the cause can be reached; a report of the
+    /// cause chain leaves out a message the one before it already ends with (as the `arrstore`
+    /// binary does).
     #[error("{}: {error}", path.display())]
     File {
         /// The file.
         path: PathBuf,
         /// What went wrong.
+        #[source]
         error: Box<Error>,
     },
 
-    /// An operating-system error (its message is this error's message).
+    /// An operating-system error (its message is this error's message; it is also the source).
     #[error("{0}")]
-    Io(std::io::Error),
+    Io(#[from] std::io::Error),
 
     /// The Parquet reader or writer failed (a truncated or corrupt file, most often).
     #[error("Parquet: {0}")]
-    Parquet(parquet::errors::ParquetError),
+    Parquet(#[from] parquet::errors::ParquetError),
 
     /// Arrow failed while building or converting columns.
     #[error("Arrow: {0}")]
-    Arrow(arrow::error::ArrowError),
+    Arrow(#[from] arrow::error::ArrowError),
+
+    /// A zip archive (`.npz`) that cannot be read: not a zip file, truncated, or of a kind the
+    /// zip reader does not take.
+    #[error("not a readable .npz (zip) archive: {0}")]
+    Zip(#[source] zip::result::ZipError),
 
     /// The output exists and overwriting was not asked for.
     #[error("output already exists (pass --force / `with_overwrite(true)` to replace it)")]
@@ -131,10 +139,14 @@ pub enum Error {
     #[error("unsupported .npy: {0}")]
     UnsupportedNpy(String),
 
-    /// A SQL query failed to plan or run, or a table could not be registered (the message is
-    /// DataFusion's).
+    /// A SQL query failed to plan or run (DataFusion's error, also the source).
     #[error("SQL: {0}")]
-    Sql(String),
+    Sql(#[source] Box<datafusion::error::DataFusionError>),
+
+    /// A table could not be registered for SQL: its name is taken, or its path cannot be a
+    /// table's location.
+    #[error("SQL: {0}")]
+    SqlTable(String),
 
     /// A query result that cannot be made into an array (wrong columns, duplicate
     /// coordinates, NULLs).
@@ -191,31 +203,19 @@ pub enum Error {
     },
 }
 
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Self {
-        Error::Io(e)
-    }
-}
-
-impl From<parquet::errors::ParquetError> for Error {
-    fn from(e: parquet::errors::ParquetError) -> Self {
-        Error::Parquet(e)
-    }
-}
-
-impl From<arrow::error::ArrowError> for Error {
-    fn from(e: arrow::error::ArrowError) -> Self {
-        Error::Arrow(e)
-    }
-}
-
 impl Error {
     /// This error, marked as having happened on `path` (once: an error already naming a file
-    /// keeps that name).
-    pub fn in_file(self, path: &Path) -> Error {
-        match self {
-            e @ Error::File { .. } => e,
-            e => Error::File {
+    /// keeps that name). `None`, for bytes that came from no file, leaves it as it is.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// let e = arrstore::Error::CorruptData("3 values for 4 cells".into());
+    /// assert_eq!(e.in_file(Path::new("a.parquet")).to_string(), "a.parquet: corrupt data: 3 values for 4 cells");
+    /// ```
+    pub fn in_file<'p>(self, path: impl Into<Option<&'p Path>>) -> Error {
+        match (self, path.into()) {
+            (e @ Error::File { .. }, _) | (e, None) => e,
+            (e, Some(path)) => Error::File {
                 path: path.to_path_buf(),
                 error: Box::new(e),
             },
@@ -260,5 +260,23 @@ fn order_name(sorted_by: &[usize]) -> String {
         "row-major".into()
     } else {
         format!("axis {sorted_by:?}")
+    }
+}
+
+/// The one way a `Result`'s error is marked with the file it happened on.
+pub trait ResultExt<T> {
+    /// The error converted to [`Error`] and marked with `path` ([`Error::in_file`]).
+    ///
+    /// ```
+    /// use arrstore::error::ResultExt;
+    /// let e = std::fs::read("no-such.npy").in_file(std::path::Path::new("no-such.npy")).unwrap_err();
+    /// assert!(e.to_string().starts_with("no-such.npy: "));
+    /// ```
+    fn in_file<'p>(self, path: impl Into<Option<&'p Path>>) -> Result<T>;
+}
+
+impl<T, E: Into<Error>> ResultExt<T> for std::result::Result<T, E> {
+    fn in_file<'p>(self, path: impl Into<Option<&'p Path>>) -> Result<T> {
+        self.map_err(|e| e.into().in_file(path))
     }
 }

@@ -74,7 +74,7 @@ use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
 use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::limits::MAX_NDIM;
 
 /// The first six bytes of every `.npy` file.
@@ -123,7 +123,7 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<DynArray> {
     File::open(path)
         .map_err(Error::from)
         .and_then(|f| read_npy_from(BufReader::new(f)))
-        .map_err(|e| e.in_file(path))
+        .in_file(path)
 }
 
 /// A C-order `.npy` file opened for reading in chunks: the header is parsed, the data is read
@@ -168,7 +168,7 @@ impl NpyStream {
                 data_offset,
             }))
         };
-        go().map_err(|e| e.in_file(path))
+        go().in_file(path)
     }
 
     /// The element type.

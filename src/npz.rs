@@ -34,7 +34,7 @@ use std::path::Path;
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::dynarray::DynArray;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::npy;
 use crate::par::join;
 use crate::with_dtype;
@@ -55,7 +55,7 @@ fn bad(message: impl Into<String>) -> Error {
 fn zip_error(e: zip::result::ZipError) -> Error {
     match e {
         zip::result::ZipError::Io(io) => Error::Io(io),
-        other => bad(format!("not a readable .npz (zip) archive: {other}")),
+        other => Error::Zip(other),
     }
 }
 
@@ -77,7 +77,7 @@ pub fn read_npz(path: impl AsRef<Path>) -> Result<Npz> {
         .map(|_| open())
         .collect::<Result<Vec<_>>>()
         .and_then(read_archives)
-        .map_err(|e| e.in_file(path))
+        .in_file(path)
 }
 
 /// Reads every entry of one archive through `archives`, handles on the same archive: each

@@ -35,7 +35,7 @@ use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
 use crate::entry_order;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::integrity::{Checked, Checksums, Verifier};
 use crate::meta::{ArrayMeta, StoredLayout, METADATA_KEY};
 use crate::narrow::{widen, Narrowing};
@@ -67,7 +67,7 @@ impl ArrayFile<File> {
         let mut f = File::open(path)
             .map_err(Error::from)
             .and_then(ArrayFile::new)
-            .map_err(|e| e.in_file(path))?;
+            .in_file(path)?;
         f.path = Some(path.to_path_buf());
         Ok(f)
     }
@@ -173,24 +173,20 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         self.check_dtype::<T>()?;
         if let Some(expected) = D::NDIM {
             if expected != ndim {
-                return Err(in_path(
-                    Error::WrongNdim {
-                        expected,
-                        found: ndim,
-                    },
-                    &path,
-                ));
+                return Err(Error::WrongNdim {
+                    expected,
+                    found: ndim,
+                }
+                .in_file(path.as_deref()));
             }
         }
         let a = self.read_typed::<T>()?;
         a.into_dimensionality::<D>().map_err(|_| {
-            in_path(
-                Error::WrongNdim {
-                    expected: D::NDIM.unwrap_or(0),
-                    found: ndim,
-                },
-                &path,
-            )
+            Error::WrongNdim {
+                expected: D::NDIM.unwrap_or(0),
+                found: ndim,
+            }
+            .in_file(path.as_deref())
         })
     }
 
@@ -256,7 +252,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             }
             Ok(report)
         };
-        go().map_err(|e| in_path(e, &path))
+        go().in_file(path.as_deref())
     }
 
     /// Decodes every value of a dense file, checking each as a read does, keeping none.
@@ -324,14 +320,14 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 StoredLayout::Runs => self.read_runs_with::<S>(&raw, false).map(DynArray::from),
                 StoredLayout::Sparse => {
                     let fill = narrowed_fill(fill, &n).to_element::<S>().ok_or_else(|| {
-                        in_path(Error::CorruptData(format!(
+                        Error::CorruptData(format!(
                             "the fill value {fill} has no {} form with offset {}; read the original dtype instead",
                             S::DTYPE, n.offset
-                        )), &path)
+                        )).in_file(path.as_deref())
                     })?;
-                    self.meta.check_dense_fits().map_err(|e| in_path(e, &path))?;
+                    self.meta.check_dense_fits().in_file(path.as_deref())?;
                     let order = self.meta.order;
-                    let dense = self.read_sparse_with::<S>(&raw, fill, false)?.try_to_dense().map_err(|e| in_path(e, &path))?;
+                    let dense = self.read_sparse_with::<S>(&raw, fill, false)?.try_to_dense().in_file(path.as_deref())?;
                     Ok(DynArray::from(with_order(dense, order)))
                 }
             }
@@ -364,30 +360,24 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
 
     fn check_dtype<T: Element>(&self) -> Result<()> {
         if T::DTYPE != self.meta.dtype {
-            return Err(in_path(
-                Error::WrongDtype {
-                    expected: T::DTYPE,
-                    found: self.meta.dtype,
-                },
-                &self.path,
-            ));
+            return Err(Error::WrongDtype {
+                expected: T::DTYPE,
+                found: self.meta.dtype,
+            }
+            .in_file(self.path.as_deref()));
         }
         Ok(())
     }
 
     /// The fill value (0 / `false` when none is recorded).
     fn fill_scalar(&self) -> Result<Scalar> {
-        let bits = self
-            .meta
-            .fill_bits()
-            .map_err(|e| in_path(e, &self.path))?
-            .unwrap_or(0);
+        let bits = self.meta.fill_bits().in_file(self.path.as_deref())?.unwrap_or(0);
         with_dtype!(self.meta.dtype, T => {
             let v = <T as Element>::from_bits(bits);
             if Element::to_bits(v) != bits {
-                return Err(in_path(Error::CorruptMetadata(format!(
+                return Err(Error::CorruptMetadata(format!(
                     "fill_bits {bits:#018x} do not fit a {}", T::DTYPE
-                )), &self.path));
+                )).in_file(self.path.as_deref()));
             }
             Ok(Scalar::of(v))
         })
@@ -403,7 +393,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             StoredLayout::Sparse => {
                 let fill = self.fill_scalar()?.to_element::<T>().unwrap_or_default();
                 let order = self.meta.order;
-                self.meta.check_dense_fits().map_err(|e| in_path(e, &self.path))?;
+                self.meta.check_dense_fits().in_file(self.path.as_deref())?;
                 let coo = self.read_sparse_with::<T>(&n, fill, true)?;
                 Ok(with_order(coo.try_to_dense()?, order))
             }
@@ -425,7 +415,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 .build()
                 .map_err(|e| checked.explain(e.into()))
         })
-        .map_err(|e| in_path(e, &self.path))?;
+        .in_file(self.path.as_deref())?;
         Ok((self.meta, self.path, decoded(reader, checked)))
     }
 
@@ -455,7 +445,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                     })?;
                     Ok(with_order(a, self.meta.order))
                 };
-                return go().map_err(|e| e.in_file(&path));
+                return go().in_file(path.as_path());
             }
         }
         let (meta, path, batches) = self.batches()?;
@@ -494,12 +484,12 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             })?;
             Ok(with_order(a, meta.order))
         };
-        go().map_err(|e| in_path(e, &path))
+        go().in_file(path.as_deref())
     }
 
     /// Writes a C-order runs file as an `.npy` file, expanding its runs a batch at a time.
     fn stream_runs_npy<T: Element, W: Write>(self, writer: &mut W) -> Result<()> {
-        let shape = self.meta.shape_usize().map_err(|e| in_path(e, &self.path))?;
+        let shape = self.meta.shape_usize().in_file(self.path.as_deref())?;
         writer.write_all(&crate::npy::header_bytes(T::DTYPE, &shape, false)?)?;
         let n = self.meta.value_column().narrowing();
         let path = self.path.clone();
@@ -515,7 +505,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         })?;
         if let Some(h) = &meta.content_hash {
             h.check("cells", &meta.shape, cells_from_blocks(hasher.finish()))
-                .map_err(|e| in_path(e, &path))?;
+                .in_file(path.as_deref())?;
         }
         writer.flush()?;
         Ok(())
@@ -524,7 +514,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     /// The cells, widened by `n`; compared with the content hash when `logical` (as
     /// [`ArrayFile::read_dense_with`]).
     fn read_runs_with<T: Element>(self, n: &Narrowing, logical: bool) -> Result<ArrayD<T>> {
-        self.meta.check_dense_fits().map_err(|e| in_path(e, &self.path))?;
+        self.meta.check_dense_fits().in_file(self.path.as_deref())?;
         let path = self.path.clone();
         // The content hash is taken batch by batch, while the new cells are in cache.
         let (mut hasher, mut hashed) = (CellHasher::new::<T>(0), 0);
@@ -536,14 +526,14 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         })?;
         if let Some(h) = meta.content_hash.as_ref().filter(|_| logical) {
             h.check("cells", &meta.shape, cells_from_blocks(hasher.finish()))
-                .map_err(|e| in_path(e, &path))?;
+                .in_file(path.as_deref())?;
         }
         let a = ArrayD::from_shape_vec(IxDyn(&meta.shape_usize()?), cells).map_err(|e| {
             let e = Error::BadShape {
                 shape: meta.shape.clone(),
                 problem: e.to_string(),
             };
-            in_path(e, &path)
+            e.in_file(path.as_deref())
         })?;
         Ok(with_order(a, meta.order))
     }
@@ -559,7 +549,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         mut sink: impl FnMut(&mut crate::runs::Expander<T>) -> Result<()>,
     ) -> Result<(ArrayMeta, Vec<T>)> {
         let (meta, path, batches) = self.batches()?;
-        let input = |e: Error| in_path(e, &path);
+        let input = |e: Error| e.in_file(path.as_deref());
         let shape = meta.shape_usize().map_err(input)?;
         let index = meta.index_columns();
         let length = meta.runs_length_column().map_err(input)?;
@@ -645,7 +635,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             }
             Ok(coo)
         };
-        go().map_err(|e| in_path(e, &path))
+        go().in_file(path.as_deref())
     }
 }
 
@@ -888,13 +878,6 @@ fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array> {
         .column_by_name(name)
         .map(|c| c.as_ref())
         .ok_or_else(|| Error::CorruptData(format!("no column '{name}' in the table")))
-}
-
-fn in_path(e: Error, path: &Option<PathBuf>) -> Error {
-    match path {
-        Some(p) => e.in_file(p),
-        None => e,
-    }
 }
 
 /// `a` (C order) with the memory order `order`.

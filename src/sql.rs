@@ -98,7 +98,7 @@ use datafusion::execution::object_store::ObjectStoreUrl;
 use crate::contain::contain_async;
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::meta::{ArrayMeta, StoredLayout};
 use crate::narrow::{widen, Narrowing};
 use crate::options::WriteOptions;
@@ -224,13 +224,13 @@ impl ArraySession {
         let meta = file.meta().clone();
         let verifier = file.verifier();
         file.verify()?;
-        let abs = std::fs::canonicalize(path).map_err(|e| Error::from(e).in_file(path))?;
+        let abs = std::fs::canonicalize(path).in_file(path)?;
         if let Some(v) = verifier {
             let location = object_store::path::Path::from_absolute_path(&abs)
-                .map_err(|e| Error::Sql(format!("{}: {e}", abs.display())).in_file(path))?;
+                .map_err(|e| Error::SqlTable(format!("{}: {e}", abs.display())).in_file(path))?;
             self.checked.watch(location, v);
         }
-        self.register_meta(name, &abs, meta).map_err(|e| e.in_file(path))
+        self.register_meta(name, &abs, meta).in_file(path)
     }
 
     /// Registers every array of the store at `dir` under its name in the store's index
@@ -247,10 +247,10 @@ impl ArraySession {
             }
         } else {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-                .map_err(|e| Error::from(e).in_file(dir))?
+                .in_file(dir)?
                 .map(|entry| entry.map(|e| e.path()))
                 .collect::<std::io::Result<_>>()
-                .map_err(|e| Error::from(e).in_file(dir))?;
+                .in_file(dir)?;
             files.retain(|p| p.is_file() && p.extension().is_some_and(|e| e == "parquet"));
             for p in files {
                 let Some(stem) = p.file_stem().and_then(|s| s.to_str()) else {
@@ -272,7 +272,7 @@ impl ArraySession {
 
     fn register_meta(&mut self, name: &str, abs: &Path, meta: ArrayMeta) -> Result<()> {
         if self.arrays.contains_key(name) {
-            return Err(Error::Sql(format!(
+            return Err(Error::SqlTable(format!(
                 "a table named '{name}' is already registered"
             )));
         }
@@ -291,7 +291,7 @@ impl ArraySession {
 
         let url_text = abs
             .to_str()
-            .ok_or_else(|| Error::Sql(format!("{}: the path is not UTF-8", abs.display())))?;
+            .ok_or_else(|| Error::SqlTable(format!("{}: the path is not UTF-8", abs.display())))?;
         let url = ListingTableUrl::parse(url_text).map_err(sql_error)?;
         let format = match meta.layout {
             StoredLayout::Sparse => ParquetFormat::default(),
@@ -733,7 +733,7 @@ fn col_named(name: &str) -> Expr {
 }
 
 fn sql_error(e: DataFusionError) -> Error {
-    Error::Sql(e.to_string())
+    Error::Sql(Box::new(e))
 }
 
 fn bad_result(m: String) -> Error {

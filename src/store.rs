@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::coo::DynCoo;
 use crate::dynarray::DynArray;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::options::WriteOptions;
 use crate::read::ArrayFile;
 use crate::sizes::SizeReport;
@@ -79,7 +79,7 @@ impl Store {
             store.save_index()?;
             Ok(store)
         };
-        go().map_err(|e| e.in_file(dir))
+        go().in_file(dir)
     }
 
     /// Opens the store in `dir`.
@@ -114,7 +114,7 @@ impl Store {
                 index,
             })
         };
-        go().map_err(|e| e.in_file(&path))
+        go().in_file(path.as_path())
     }
 
     /// True when `dir` holds a store index.
@@ -291,7 +291,7 @@ pub fn write_store(
         store.dir = dir.to_path_buf();
         Ok(store)
     };
-    go().map_err(|e| e.in_file(dir))
+    go().in_file(dir)
 }
 
 /// Puts the complete store `built` in the place of the existing `dir` (both in `parent`) and

@@ -27,7 +27,7 @@ use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
 use crate::encode::{self, ColumnEncoding, EncodingChoice};
 use crate::entry_order;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ResultExt};
 use crate::integrity::ChecksumWriter;
 use crate::meta::{ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, FORMAT_VERSION};
 use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
@@ -84,7 +84,7 @@ where
     D: Dimension,
 {
     let path = path.as_ref();
-    crate::limits::check_shape(array.shape()).map_err(|e| e.in_file(path))?;
+    crate::limits::check_shape(array.shape()).in_file(path)?;
     crate::atomic::write_atomic(path, opts.overwrite(), |w| write_array_to(w, array, opts))
 }
 
@@ -100,7 +100,7 @@ pub fn write_dyn_to<W: Write + Send>(
 /// Writes an array of any dtype to the file `path` (atomically).
 pub fn write_dyn(path: impl AsRef<Path>, array: &DynArray, opts: &WriteOptions) -> Result<WriteSummary> {
     let path = path.as_ref();
-    crate::limits::check_shape(array.shape()).map_err(|e| e.in_file(path))?;
+    crate::limits::check_shape(array.shape()).in_file(path)?;
     crate::atomic::write_atomic(path, opts.overwrite(), |w| write_dyn_to(w, array, opts))
 }
 
@@ -121,7 +121,7 @@ pub fn write_coo<T: Element>(
     opts: &WriteOptions,
 ) -> Result<WriteSummary> {
     let path = path.as_ref();
-    crate::limits::check_shape(coo.shape()).map_err(|e| e.in_file(path))?;
+    crate::limits::check_shape(coo.shape()).in_file(path)?;
     crate::atomic::write_atomic(path, opts.overwrite(), |w| write_coo_to(w, coo, opts))
 }
 

@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "error: {}", report(&e));
             ExitCode::FAILURE
         }
     }
@@ -110,15 +110,26 @@ fn tune_malloc() {}
 
 /// True when the error is a closed stdout (`arrstore info x | head`): not worth a message.
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        let io = c
-            .downcast_ref::<std::io::Error>()
-            .or_else(|| match c.downcast_ref::<arrstore::Error>() {
-                Some(arrstore::Error::Io(io)) => Some(io),
-                _ => None,
-            });
-        io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// The error and its causes, `: `-separated, each message once: a cause whose message the
+/// report already ends with (the library's errors show their source's message) is left out.
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let message = cause.to_string();
+        if out.ends_with(&message) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&message);
+    }
+    out
 }
 
 /// Refuses an existing output unless `--force` was given, before any work is done (the writes

@@ -50,7 +50,7 @@ pub fn run(a: &SqlArgs) -> Result<()> {
             crate::refuse_existing(path, a.force)?;
             arrstore::atomic::write_atomic(path, a.force, |w| {
                 write_result(w, a.format, &schema, &batches)
-                    .map_err(|e| arrstore::Error::Io(std::io::Error::other(format!("{e:#}"))))
+                    .map_err(|e| arrstore::Error::Io(std::io::Error::other(crate::report(&e))))
             })?;
         }
         None => {
