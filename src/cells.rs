@@ -23,6 +23,9 @@ use crate::dtype::Element;
 use crate::error::Result;
 use crate::npy::NpyStream;
 
+/// Cells per chunk when scanning a dense array.
+pub(crate) const SCAN_CHUNK: usize = 1 << 16;
+
 /// The cells of a dense array, walked in C order chunk by chunk: an array in memory, or an
 /// `.npy` file read as it is walked. Any range of cells can be walked on its own, so several
 /// threads can walk parts of one array at once.

@@ -91,6 +91,7 @@ pub mod runs;
 pub mod sizes;
 pub mod sql;
 pub mod store;
+mod table;
 pub mod verify;
 pub mod write;
 

@@ -169,6 +169,35 @@ pub struct ArrayMeta {
 }
 
 impl ArrayMeta {
+    /// The self-description every writer starts from: this format version and writer, the
+    /// array's dtype, shape, memory order and layout, its `nnz` and its columns; the rest unset.
+    pub(crate) fn new(
+        dtype: DType,
+        shape: &[usize],
+        order: Order,
+        layout: StoredLayout,
+        nnz: usize,
+        columns: Vec<ColumnMeta>,
+    ) -> ArrayMeta {
+        ArrayMeta {
+            format_version: FORMAT_VERSION.into(),
+            dtype,
+            shape: shape_u64(shape),
+            order,
+            layout,
+            fill: None,
+            fill_bits: None,
+            nnz: nnz as u64, // usize fits in u64
+            columns,
+            sorted_by: None,
+            runs: None,
+            estimates: None,
+            writer: Some(format!("arrstore {}", env!("CARGO_PKG_VERSION"))),
+            content_hash: None,
+            checksums: None,
+        }
+    }
+
     /// The JSON text stored under [`METADATA_KEY`].
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("ArrayMeta always serializes")
@@ -436,9 +465,30 @@ fn preview(text: &str) -> String {
     s
 }
 
+/// A shape's lengths as `u64` (usize fits in u64).
+pub(crate) fn shape_u64(shape: &[usize]) -> Vec<u64> {
+    shape.iter().map(|&d| d as u64).collect()
+}
+
+/// The names of the index columns of an array with `ndim` axes.
+pub fn index_names(ndim: usize) -> Vec<String> {
+    if ndim == 2 {
+        vec!["row".into(), "col".into()]
+    } else {
+        (0..ndim).map(|i| format!("dim_{i}")).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_column_names() {
+        assert_eq!(index_names(2), ["row", "col"]);
+        assert_eq!(index_names(3), ["dim_0", "dim_1", "dim_2"]);
+        assert!(index_names(0).is_empty());
+    }
 
     const OK: &str = r#"{"format_version":"1.3","dtype":"int64","shape":[4,5],"layout":"sparse",
         "fill":"0","fill_bits":"0x0000000000000000","nnz":3,

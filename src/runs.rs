@@ -29,16 +29,22 @@
 //! # Ok::<(), arrstore::Error>(())
 //! ```
 
+use std::io::Write;
 use std::ops::Range;
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::{DataType, UInt64Type};
 
 use crate::cells::Cells;
+use crate::cells::SCAN_CHUNK;
 use crate::coords::Coords;
 use crate::dtype::{DType, Element};
+use crate::encode::{self, ColumnEncoding};
 use crate::error::{Error, Result};
+use crate::meta::{index_names, ArrayMeta, ColumnMeta, Role};
 use crate::narrow::{narrow, Narrowing};
+use crate::options::WriteOptions;
+use crate::table::{TableWriter, WriteSummary};
 
 /// The name of the run-length column.
 pub const LENGTH_COLUMN: &str = "length";
@@ -542,6 +548,84 @@ impl<T: Element> Expander<T> {
         }
         Ok(self.out)
     }
+}
+
+/// The cells whose runs are found at a time when a run table is written: the runs held in
+/// memory are at most a slab's and a row group's, whatever the size of the array.
+pub const RUNS_SLAB_CELLS: usize = 1 << 22;
+
+/// Writes the runs table of `view` (`total` runs along the last axis, counted beforehand),
+/// its values narrowed by `n`: each column's encoding measured on a sample of whole rows'
+/// runs, then the runs found a slab of cells at a time as the row groups are encoded. `meta`
+/// is the array's self-description without columns; `value_meta` gives the value column's.
+pub(crate) fn write_runs<W: Write + Send, T: Element>(
+    writer: W,
+    view: &dyn Cells<T>,
+    total: usize,
+    dense_n: &Narrowing,
+    mut meta: ArrayMeta,
+    value_meta: &dyn Fn(ColumnEncoding) -> ColumnMeta,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    let compression = opts.compression();
+    let rg = opts.row_group_size();
+    let index_dtypes = Runs::<T>::new(view.shape()).index_dtypes();
+    // The encodings are measured on runs of stretches of whole rows: consecutive rows'
+    // runs, whose lengths repeat one another, as in the table. The sample holds as many
+    // runs as fill the sample's bytes in plain pages.
+    let row_bits = index_dtypes
+        .iter()
+        .chain([&dense_n.stored])
+        .map(|d| d.plain_bits())
+        .sum::<usize>();
+    let budget = (opts.sample_bytes().saturating_mul(8) / row_bits).max(1);
+    let sample = Runs::sample_of_cells(view, total, budget, SCAN_CHUNK)?;
+    let choices = encode::choose_columns(&sample.sample_columns(dense_n), compression, rg)?;
+    drop(sample);
+    let ndim = view.shape().len();
+    let names = index_names(ndim).into_iter().take(ndim.saturating_sub(1));
+    let mut columns: Vec<ColumnMeta> = names
+        .enumerate()
+        .map(|(axis, name)| (name, Role::Index, Some(axis)))
+        .chain([(crate::runs::LENGTH_COLUMN.to_string(), Role::Length, None)])
+        .zip(index_dtypes)
+        .zip(&choices)
+        .map(|(((name, role, axis), stored_type), choice)| ColumnMeta {
+            name,
+            role,
+            axis,
+            stored_type,
+            offset: 0,
+            encoding: Some(choice.best.name().into()),
+        })
+        .collect();
+    let value_choice = choices.last().expect("a choice for the value column");
+    columns.push(value_meta(value_choice.best));
+    meta.columns = columns;
+    meta.runs = Some(total as u64); // usize fits in u64
+    let table_columns = meta
+        .columns
+        .iter()
+        .zip(&choices)
+        .map(|(c, choice)| {
+            (
+                c.clone(),
+                c.stored_type.arrow_type(),
+                choice.best,
+                choice.compression,
+            )
+        })
+        .collect();
+    let mut table = TableWriter::new(writer, table_columns, total, opts)?;
+    // The runs are found a slab of cells at a time as the row groups are encoded.
+    let groups = RunGroups::new(view, table.rows_per_group, RUNS_SLAB_CELLS, SCAN_CHUNK);
+    let written = table.write_groups_of(groups, Runs::len, |c, g| Ok(g.column(c, 0..g.len(), dense_n)))?;
+    if written != total {
+        return Err(Error::Io(std::io::Error::other(format!(
+            "the input changed while it was written: {total} runs counted, then {written} found"
+        ))));
+    }
+    table.finish(meta)
 }
 
 #[cfg(test)]

@@ -99,12 +99,13 @@ use crate::contain::contain_async;
 use crate::coo::{Coo, Coords, DynCoo};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result, ResultExt};
+use crate::meta::index_names;
 use crate::meta::{ArrayMeta, StoredLayout};
 use crate::narrow::{widen, Narrowing};
 use crate::options::WriteOptions;
 use crate::read::ArrayFile;
 use crate::with_dtype;
-use crate::write::{index_names, write_coo, WriteSummary};
+use crate::write::{write_coo, WriteSummary};
 
 mod checked_store;
 use checked_store::CheckedStore;

@@ -975,7 +975,7 @@ fn check_runs_like_dense<T: Element>(s: &ArraySession, a: &ArrayD<T>, value_filt
 fn check_queries<T: Element>(s: &ArraySession, a: &ArrayD<T>, value_filter: &str) {
     let ndim = a.ndim();
     let shape = a.shape();
-    let names = arrstore::write::index_names(ndim);
+    let names = arrstore::meta::index_names(ndim);
     let idx = names.join(", ");
     let all = if ndim == 0 {
         same_on_both(s, "SELECT value FROM {t}")

@@ -1,0 +1,541 @@
+//! Writing arrays: scan, choose the layout and each column's encoding by measuring, narrow,
+//! and write the Parquet table with its self-description.
+//!
+//! Each operation is a core over `io::Write` (`*_to`) and a one-line path wrapper that writes
+//! atomically and never replaces an existing file unless asked.
+
+use std::io::Write;
+use std::ops::Range;
+use std::path::Path;
+
+use arrow::array::ArrayRef;
+use ndarray::{ArrayBase, Data, Dimension};
+
+use crate::cells::SCAN_CHUNK;
+use crate::cells::{Cells, NpyCells};
+use crate::content::ContentHash;
+use crate::coo::{Coo, Coords};
+use crate::dtype::{DType, Element};
+use crate::dynarray::{DynArray, Order, Scalar};
+use crate::encode::{self, ColumnEncoding, EncodingChoice};
+use crate::error::{Error, Result, ResultExt};
+use crate::meta::{shape_u64, ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout};
+use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
+use crate::options::{Layout, WriteOptions};
+use crate::runs::{RunCount, Runs};
+use crate::table::TableWriter;
+pub use crate::table::WriteSummary;
+use crate::with_dyn_array;
+
+mod sparse;
+
+use sparse::write_sparse;
+pub use sparse::OTHER_ORDER_MIN_SAVING_PERCENT;
+
+/// Writes `array` as an arrstore Parquet file to `writer`.
+///
+/// Any memory layout works (C, Fortran, strided views); the values are stored in C order and
+/// the original order is recorded.
+///
+/// ```
+/// use arrstore::{write_array_to, WriteOptions};
+/// let a = ndarray::Array2::<u64>::ones((64, 64));
+/// let mut buf = Vec::new();
+/// let s = write_array_to(&mut buf, &a, &WriteOptions::default()).unwrap();
+/// assert_eq!(s.meta.columns[0].stored_type, arrstore::DType::U8);
+/// assert!(buf.len() < 4096);
+/// ```
+pub fn write_array_to<W, T, S, D>(
+    writer: W,
+    array: &ArrayBase<S, D>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary>
+where
+    W: Write + Send,
+    T: Element,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let order = Order::of(array);
+    write_cells(writer, &array.view().into_dyn(), order, opts)
+}
+
+/// Writes `array` to the file `path` (atomically; see [`WriteOptions::with_overwrite`]).
+pub fn write_array<T, S, D>(
+    path: impl AsRef<Path>,
+    array: &ArrayBase<S, D>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary>
+where
+    T: Element,
+    S: Data<Elem = T>,
+    D: Dimension,
+{
+    let path = path.as_ref();
+    crate::limits::check_shape(array.shape()).in_file(path)?;
+    crate::atomic::write_atomic(path, opts.overwrite(), |w| write_array_to(w, array, opts))
+}
+
+/// Writes an array of any dtype to `writer`.
+pub fn write_dyn_to<W: Write + Send>(
+    writer: W,
+    array: &DynArray,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    with_dyn_array!(array, a => write_array_to(writer, a, opts))
+}
+
+/// Writes an array of any dtype to the file `path` (atomically).
+pub fn write_dyn(path: impl AsRef<Path>, array: &DynArray, opts: &WriteOptions) -> Result<WriteSummary> {
+    let path = path.as_ref();
+    crate::limits::check_shape(array.shape()).in_file(path)?;
+    crate::atomic::write_atomic(path, opts.overwrite(), |w| write_dyn_to(w, array, opts))
+}
+
+/// Writes a COO array to `writer` in the sparse layout (the options' layout and fill are not
+/// used: the COO has its own fill).
+pub fn write_coo_to<W: Write + Send, T: Element>(
+    writer: W,
+    coo: &Coo<T>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    write_sparse(writer, coo, Order::C, None, opts)
+}
+
+/// Writes a COO array to the file `path` (atomically).
+pub fn write_coo<T: Element>(
+    path: impl AsRef<Path>,
+    coo: &Coo<T>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    let path = path.as_ref();
+    crate::limits::check_shape(coo.shape()).in_file(path)?;
+    crate::atomic::write_atomic(path, opts.overwrite(), |w| write_coo_to(w, coo, opts))
+}
+
+/// The fill value of `opts` as a `T` (0 or `false` by default).
+fn fill_for<T: Element>(opts: &WriteOptions) -> Result<T> {
+    match opts.fill() {
+        None => Ok(T::from_bits(0)),
+        Some(s) => s.to_element::<T>().ok_or_else(|| Error::BadFill {
+            fill: s.to_string(),
+            dtype: T::DTYPE,
+        }),
+    }
+}
+
+/// Writes an `.npy` file as an arrstore file at `output` (atomically). A C-order file is read in
+/// chunks, twice (once to choose the layout and encodings, once to write), so memory does not
+/// grow with the input; a Fortran-order file is read whole.
+pub fn write_npy_file(
+    input: impl AsRef<Path>,
+    output: impl AsRef<Path>,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    let input = input.as_ref();
+    let Some(stream) = crate::npy::NpyStream::open(input)? else {
+        return write_dyn(output, &crate::npy::read_npy(input)?, opts);
+    };
+    crate::atomic::write_atomic(output.as_ref(), opts.overwrite(), |w| {
+        crate::with_dtype!(stream.dtype(), T => {
+            write_cells::<_, T>(w, &NpyCells::<T>::new(&stream), Order::C, opts)
+        })
+    })
+    .map_err(|e| match e {
+        Error::UnsupportedNpy(_) => e.in_file(input),
+        other => other,
+    })
+}
+
+fn write_cells<W: Write + Send, T: Element>(
+    writer: W,
+    view: &dyn Cells<T>,
+    order: Order,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    crate::limits::check_shape(view.shape())?;
+    let fill: T = fill_for(opts)?;
+    let fill_bits = fill.to_bits();
+    let cells = view.cells();
+    let ranges = encode::sample_ranges(cells, opts.sample_cells(T::DTYPE));
+
+    // One pass: narrowing of all cells and of the non-fill cells, nnz, and the sample.
+    let CellScan {
+        dense: dense_scan,
+        sparse: sparse_scan,
+        nnz,
+        runs,
+        sample,
+        blocks,
+    } = scan_cells(
+        view,
+        fill_bits,
+        &ranges,
+        matches!(opts.layout(), Layout::Auto | Layout::Runs),
+    )?;
+    let dense_n = dense_scan.narrowing();
+    let cells_hash = crate::content::cells_from_blocks(blocks);
+    let compression = opts.compression();
+    let rg = opts.row_group_size();
+
+    let dense_bytes = |choice: &EncodingChoice| scale(choice.best_bytes(), cells, sample.len());
+    let (layout, estimates, dense_choice) = match opts.layout() {
+        Layout::Dense => {
+            let choice = encode::choose(&narrow(&sample, &dense_n), dense_n.stored, compression, rg)?;
+            (StoredLayout::Dense, None, Some(choice))
+        }
+        Layout::Sparse => (StoredLayout::Sparse, None, None),
+        Layout::Runs => (StoredLayout::Runs, None, None),
+        Layout::Auto => {
+            // The dense column, the COO and the runs of the same sample are measured together.
+            let sparse = sparse_sample(
+                view.shape(),
+                &ranges,
+                &sample,
+                fill_bits,
+                nnz,
+                &sparse_scan.narrowing(),
+                &dense_n,
+            );
+            let mut columns = vec![(narrow(&sample, &dense_n), dense_n.stored)];
+            columns.extend(sparse.columns().iter().cloned());
+            let sparse_end = columns.len();
+            // Runs are measured only where they are at most half the cells: a run stores a
+            // length beside its value, so shorter runs do not pay.
+            let runs_sample =
+                (runs.runs() <= cells / 2).then(|| Runs::of_sample(view.shape(), &ranges, &sample));
+            if let Some(r) = &runs_sample {
+                columns.extend(r.sample_columns(&dense_n));
+            }
+            // The layout is chosen at the requested level; only the kept layout's columns then
+            // climb the zstd level steps (a sparse or runs table is measured again whole).
+            let mut measured = encode::measure_candidates(&columns, compression, rg)?;
+            let best: Vec<u64> = measured
+                .iter()
+                .map(|m| m.iter().map(|(_, b)| *b).min().unwrap_or(0))
+                .collect();
+            let sparse_bytes = sparse.estimate(nnz, &best[1..sparse_end], best[0]);
+            let runs_bytes =
+                runs_sample.map(|r| scale(best[sparse_end..].iter().sum(), runs.runs(), r.len()));
+            let mut estimates = Estimates {
+                dense_bytes: scale(best[0], cells, sample.len()),
+                sparse_bytes,
+                runs_bytes,
+                sampled_cells: sample.len() as u64, // usize fits in u64
+            };
+            let other = estimates.dense_bytes.min(sparse_bytes);
+            match runs_bytes {
+                Some(r) if r < other && r <= other / 100 * (100 - RUNS_MIN_SAVING_PERCENT) => {
+                    (StoredLayout::Runs, Some(estimates), None)
+                }
+                _ if sparse_bytes < estimates.dense_bytes => (StoredLayout::Sparse, Some(estimates), None),
+                _ => {
+                    measured.truncate(1);
+                    columns.truncate(1);
+                    let choice = encode::choose_levels(&columns, measured, compression, rg)?.remove(0);
+                    estimates.dense_bytes = dense_bytes(&choice);
+                    (StoredLayout::Dense, Some(estimates), Some(choice))
+                }
+            }
+        }
+    };
+    drop(sample);
+
+    // The self-description of a dense or runs table with `columns`.
+    let cell_meta = |layout: StoredLayout, columns: Vec<ColumnMeta>| {
+        let mut meta = ArrayMeta::new(T::DTYPE, view.shape(), order, layout, nnz, columns);
+        meta.estimates = estimates;
+        meta.content_hash = Some(ContentHash::cells(&shape_u64(view.shape()), cells_hash));
+        if opts.fill().is_some() {
+            meta.fill = Some(Scalar::of(fill).to_string());
+            meta.fill_bits = Some(format!("{fill_bits:#018x}"));
+        }
+        meta
+    };
+    let value_meta = |enc: ColumnEncoding| ColumnMeta {
+        name: "value".into(),
+        role: Role::Value,
+        axis: None,
+        stored_type: dense_n.stored,
+        offset: dense_n.offset,
+        encoding: Some(enc.name().into()),
+    };
+    match (layout, dense_choice) {
+        (StoredLayout::Dense, Some(choice)) => {
+            let (enc, codec) = (choice.best, choice.compression);
+            let meta = cell_meta(StoredLayout::Dense, vec![value_meta(enc)]);
+            let mut table = TableWriter::new(
+                writer,
+                vec![(meta.columns[0].clone(), dense_n.stored.arrow_type(), enc, codec)],
+                cells,
+                opts,
+            )?;
+            // Each worker reads and narrows its row group's cells a chunk at a time.
+            table.write_groups(cells, |_, rows| {
+                narrow_chunks(rows.len(), &dense_n, |push| {
+                    view.each_chunk_in(rows, SCAN_CHUNK, &mut |_, c| {
+                        push(c);
+                        Ok(())
+                    })
+                })
+            })?;
+            table.finish(meta)
+        }
+        (StoredLayout::Runs, _) => crate::runs::write_runs(
+            writer,
+            view,
+            runs.runs(),
+            &dense_n,
+            cell_meta(StoredLayout::Runs, Vec::new()),
+            &value_meta,
+            opts,
+        ),
+        _ => {
+            let coo = Coo::from_cells(view, fill)?;
+            write_sparse(writer, &coo, order, estimates, opts)
+        }
+    }
+}
+
+/// The least saving, in percent of the smaller of the dense and sparse estimates, for which an
+/// array is stored as runs when the layout is chosen automatically: Parquet readers see a
+/// dense or sparse table's cells directly, a run table's only through its lengths.
+pub const RUNS_MIN_SAVING_PERCENT: u64 = 2;
+
+/// What one pass over a dense array's cells finds.
+struct CellScan<T> {
+    /// The narrowing scan of every cell.
+    dense: Scan,
+    /// The narrowing scan of the cells that are not the fill.
+    sparse: Scan,
+    /// The number of cells that are not the fill.
+    nnz: usize,
+    /// The runs of equal cells along the last axis.
+    runs: RunCount,
+    /// The cells at the sample's positions, in order.
+    sample: Vec<T>,
+    /// The content hash's block hashes of the cells (see [`crate::content`]).
+    blocks: crate::content::BlockHashes,
+}
+
+impl<T: Element> CellScan<T> {
+    /// The findings of no cells of an array of `shape`, with room for a sample of
+    /// `sample_cells`.
+    fn new(shape: &[usize], sample_cells: usize) -> Self {
+        CellScan {
+            dense: Scan::new(T::DTYPE),
+            sparse: Scan::new(T::DTYPE),
+            nnz: 0,
+            runs: RunCount::new(crate::runs::row_cells(shape)),
+            sample: Vec::with_capacity(sample_cells),
+            blocks: Vec::new(),
+        }
+    }
+}
+
+/// Scans the cells of `view`: the array is cut into one part per core, each scanned on its own
+/// thread, and the parts' findings are merged in order. Runs are counted only with
+/// `count_runs` (the count stays 0 otherwise).
+fn scan_cells<T: Element>(
+    view: &dyn Cells<T>,
+    fill_bits: u64,
+    sample_ranges: &[Range<usize>],
+    count_runs: bool,
+) -> Result<CellScan<T>> {
+    let cells = view.cells();
+    let threads = crate::par::threads();
+    let parts = threads.min(cells.div_ceil(SCAN_CHUNK)).max(1);
+    // Part p is cells[bound(p)..bound(p + 1)]; exact in u128, at most `cells`, and a part
+    // starts a block of the content hash.
+    let bound = |p: usize| {
+        let b = usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
+        if p == parts {
+            cells
+        } else {
+            b / crate::content::BLOCK_CELLS * crate::content::BLOCK_CELLS
+        }
+    };
+    let scans = crate::par::map_indices(parts, |p| {
+        let part = bound(p)..bound(p + 1);
+        let mut found = CellScan::new(view.shape(), 0);
+        let mut nonfill: Vec<T> = Vec::new();
+        let mut hasher = crate::content::CellHasher::new::<T>(part.start);
+        view.each_chunk_in(part, SCAN_CHUNK, &mut |start, c| {
+            hasher.push(c);
+            found.dense.push(c);
+            if count_runs {
+                found.runs.push(start, c);
+            }
+            nonfill.clear();
+            nonfill.extend(c.iter().filter(|v| v.to_bits() != fill_bits));
+            found.nnz += nonfill.len();
+            found.sparse.push(&nonfill);
+            for r in sample_ranges {
+                let (lo, hi) = (r.start.max(start), r.end.min(start + c.len()));
+                if lo < hi {
+                    found.sample.extend_from_slice(&c[lo - start..hi - start]);
+                }
+            }
+            Ok(())
+        })?;
+        found.blocks = hasher.finish();
+        Ok(found)
+    })?;
+    let mut all = CellScan::new(view.shape(), sample_ranges.iter().map(|r| r.len()).sum());
+    for part in scans {
+        all.dense.merge(&part.dense);
+        all.sparse.merge(&part.sparse);
+        all.nnz += part.nnz;
+        all.runs.merge(&part.runs);
+        all.sample.extend_from_slice(&part.sample);
+        all.blocks.extend(part.blocks);
+    }
+    Ok(all)
+}
+
+/// `bytes * total / part`, rounded up; `bytes` when `part` is 0.
+fn scale(bytes: u64, total: usize, part: usize) -> u64 {
+    if part == 0 {
+        return bytes;
+    }
+    let v = (u128::from(bytes) * total as u128).div_ceil(part as u128); // usize fits in u128
+    u64::try_from(v).unwrap_or(u64::MAX)
+}
+
+/// The COO of the sampled cells, to be measured beside the dense column of the same sample.
+enum SparseSample {
+    /// No sampled cell is an entry: the raw widths of the entries there are, in bytes.
+    Raw(u64),
+    /// Every cell of the array is an entry: in row-major order the COO is the dense column
+    /// (the same values, narrowed alike) and its coordinates besides, so it cannot be the
+    /// smaller and is not measured; its estimate is the dense column's bytes and the
+    /// coordinates' raw widths (`index_bytes`, for all entries). (Measured, its value column
+    /// was the dense column's bytes anyway: the entry orders along other axes that a written
+    /// COO may take are not weighed for dense arrays.)
+    Full { index_bytes: u64, sampled: usize },
+    /// The sampled entries' index columns and, unless the dense column is also theirs (no
+    /// sampled cell is the fill and the narrowings agree), their value column.
+    Columns {
+        columns: Vec<(ArrayRef, DType)>,
+        index_columns: usize,
+        entries: usize,
+    },
+}
+
+impl SparseSample {
+    /// The columns to measure.
+    fn columns(&self) -> &[(ArrayRef, DType)] {
+        match self {
+            SparseSample::Raw(_) | SparseSample::Full { .. } => &[],
+            SparseSample::Columns { columns, .. } => columns,
+        }
+    }
+
+    /// The estimated bytes of the whole COO table of `nnz` entries, given the smallest measured
+    /// bytes of each of [`SparseSample::columns`] and of the dense column of the same sample.
+    fn estimate(&self, nnz: usize, best: &[u64], dense_sample_bytes: u64) -> u64 {
+        match self {
+            SparseSample::Raw(bytes) => *bytes,
+            SparseSample::Full { index_bytes, sampled } => {
+                index_bytes.saturating_add(scale(dense_sample_bytes, nnz, *sampled))
+            }
+            SparseSample::Columns {
+                index_columns,
+                entries,
+                ..
+            } => {
+                let index: u64 = best[..*index_columns].iter().sum();
+                let value = best.get(*index_columns).copied().unwrap_or(dense_sample_bytes);
+                scale(index + value, nnz, *entries)
+            }
+        }
+    }
+}
+
+/// The COO of the sampled cells (see [`SparseSample`]); `dense_n` is the dense value column's
+/// narrowing.
+fn sparse_sample<T: Element>(
+    shape: &[usize],
+    ranges: &[std::ops::Range<usize>],
+    sample: &[T],
+    fill_bits: u64,
+    nnz: usize,
+    value_n: &Narrowing,
+    dense_n: &Narrowing,
+) -> SparseSample {
+    let mut coords: Vec<Coords> = shape.iter().map(|&l| Coords::for_axis(l as u64, 0)).collect(); // usize fits in u64
+    let index_width: u64 = coords.iter().map(|c| c.dtype().size() as u64).sum(); // small
+    let cells = shape.iter().product::<usize>();
+    if nnz == cells && value_n == dense_n {
+        return SparseSample::Full {
+            index_bytes: index_width.saturating_mul(nnz as u64), // usize fits in u64
+            sampled: sample.len(),
+        };
+    }
+    let mut values = Vec::new();
+    let mut idx = vec![0u64; shape.len()];
+    let flat_positions = ranges.iter().flat_map(|r| r.clone());
+    for (flat, v) in flat_positions.zip(sample) {
+        if v.to_bits() != fill_bits {
+            values.push(*v);
+            let mut rem = flat;
+            for axis in (0..shape.len()).rev() {
+                idx[axis] = (rem % shape[axis]) as u64; // < axis length, fits
+                rem /= shape[axis];
+            }
+            for (c, &i) in coords.iter_mut().zip(&idx) {
+                c.push(i);
+            }
+        }
+    }
+    if values.is_empty() {
+        // No entry in the sample: count the raw widths of the entries there are.
+        let per_entry = index_width + value_n.stored.size() as u64; // small
+        return SparseSample::Raw(per_entry * nnz as u64); // usize fits in u64
+    }
+    let entries = values.len();
+    let index_columns = coords.len();
+    let mut columns: Vec<(ArrayRef, DType)> = coords
+        .into_iter()
+        .map(|c| {
+            let dtype = c.dtype();
+            (c.into_arrow(), dtype)
+        })
+        .collect();
+    if !(entries == sample.len() && value_n == dense_n) {
+        columns.push((narrow(&values, value_n), value_n.stored));
+    }
+    SparseSample::Columns {
+        columns,
+        index_columns,
+        entries,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_rounds_up_and_survives_zero() {
+        assert_eq!(scale(10, 100, 30), 34);
+        assert_eq!(scale(10, 100, 0), 10);
+        assert_eq!(scale(u64::MAX, usize::MAX, 1), u64::MAX);
+    }
+
+    #[test]
+    fn bad_fill_is_an_error() {
+        let a = ndarray::arr1(&[1u8, 2]);
+        let e = write_array_to(
+            Vec::new(),
+            &a,
+            &WriteOptions::default().with_fill(Scalar::Float(0.5)),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("fill value 0.5 is not exactly representable as uint8"),
+            "{e}"
+        );
+    }
+}
