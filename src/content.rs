@@ -118,7 +118,7 @@ fn le_bytes<'a, T: Element>(values: &'a [T], buf: &'a mut Vec<u8>) -> &'a [u8] {
     #[cfg(not(target_endian = "little"))]
     {
         buf.clear();
-        crate::npy::put_le(buf, values);
+        crate::dtype::put_le(buf, values);
         buf
     }
 }

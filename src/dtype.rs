@@ -521,6 +521,22 @@ impl Element for f64 {
     primitive_arrow!(arrow::datatypes::Float64Type);
 }
 
+/// Appends `values` to `buf` as little-endian bytes of their dtype's size.
+pub(crate) fn put_le<T: Element>(buf: &mut Vec<u8>, values: &[T]) {
+    fn put<T: Element, const N: usize>(buf: &mut Vec<u8>, values: &[T]) {
+        buf.reserve(values.len() * N);
+        for v in values {
+            buf.extend_from_slice(&v.to_bits().to_le_bytes()[..N]);
+        }
+    }
+    match T::DTYPE.size() {
+        1 => put::<T, 1>(buf, values),
+        2 => put::<T, 2>(buf, values),
+        4 => put::<T, 4>(buf, values),
+        _ => put::<T, 8>(buf, values),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
