@@ -1,4 +1,4 @@
-//! The arrstore side of `bench/sql_vs_duckdb.py`: stores a COO array given as three `.npy`
+//! The arrstore side of `benches/peers/sql_vs_duckdb.py`: stores a COO array given as three `.npy`
 //! vectors, and times SQL queries over a stored array with the library (in process, like the
 //! DuckDB side), printing one JSON line per query.
 //!

@@ -6,7 +6,7 @@
 //! delta-encoded or run-length-encoded page, for example. Checksums keep such bytes away from the
 //! decoder in a file of format 1.3 unless the file was forged; files of format 1.2 have no
 //! checksums. Either way a read must end in an error that names the file, never in a panic, so
-//! every call into a decoder runs inside [`contain`] (or [`contain_async`] for SQL), which
+//! every call into a decoder runs inside a guard (an `async` one for SQL queries), which
 //! catches the panic and returns [`Error::CorruptData`] with the decoder's message.
 //!
 //! The panic is still reported by the process's panic hook (by default a "thread panicked" line

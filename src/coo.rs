@@ -351,8 +351,6 @@ pub enum DynCoo {
 }
 
 /// Runs `$body` with `$c` bound to the [`Coo`] inside a [`DynCoo`].
-#[macro_export]
-#[doc(hidden)]
 macro_rules! with_dyn_coo {
     ($e:expr, $c:ident => $body:expr) => {
         match $e {
@@ -370,6 +368,7 @@ macro_rules! with_dyn_coo {
         }
     };
 }
+pub(crate) use with_dyn_coo;
 
 impl DynCoo {
     /// The shape.

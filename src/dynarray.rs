@@ -9,8 +9,6 @@ use crate::dtype::{DType, Element};
 
 /// Runs `$body` with `$a` bound to the `ArrayD<T>` inside a [`DynArray`] (and `$T` to its type,
 /// when given), for code that is the same for every dtype.
-#[macro_export]
-#[doc(hidden)]
 macro_rules! with_dyn_array {
     ($e:expr, $a:ident => $body:expr) => {
         match $e {
@@ -28,10 +26,9 @@ macro_rules! with_dyn_array {
         }
     };
 }
+pub(crate) use with_dyn_array;
 
 /// Runs `$body` with the type alias `$T` set to the Rust type of a [`DType`].
-#[macro_export]
-#[doc(hidden)]
 macro_rules! with_dtype {
     ($d:expr, $T:ident => $body:expr) => {
         match $d {
@@ -82,6 +79,7 @@ macro_rules! with_dtype {
         }
     };
 }
+pub(crate) use with_dtype;
 
 /// An n-dimensional array of any supported dtype, as returned by a read that does not know the
 /// dtype in advance.

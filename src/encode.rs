@@ -107,9 +107,8 @@ pub const DATA_PAGE_ROW_COUNT_LIMIT: usize = 1 << 20;
 /// Most rows in one data page of a sparse (COO) file. Query engines prune pages with the page
 /// index, so a filter on the coordinates reads only the pages that hold them; a sorted index
 /// column compresses so well that, bounded by bytes alone, a whole row group would be one page
-/// and nothing could be pruned. 131,072 rows measured within about 1% of unbounded pages on
-/// the benchmark's sparse cases, and lets a filter on a few rows of a 2,000,000-nonzero array
-/// read one page per column instead of the row group.
+/// and nothing could be pruned. The bound costs little in size and lets a filter on a few rows
+/// read one page per column instead of the row group (`DESIGN.md`).
 pub const SPARSE_DATA_PAGE_ROW_COUNT_LIMIT: usize = 1 << 17;
 
 /// The writer properties every arrstore file shares; columns are configured on top.
@@ -125,8 +124,8 @@ pub(crate) fn base_properties(compression: Compression, row_group_size: usize) -
 /// The fastest zstd level, measured beside a higher requested one. zstd levels are not monotone:
 /// on bytes that are near-random but unevenly spread (the sign-and-exponent stream of
 /// byte-stream-split floats), level 3 spends bits on short matches that coding the bytes alone
-/// at level 1 does not (float32 noise: 3.31 against 2.93 bits a value in that stream). The
-/// fastest level is taken wherever it measures no larger, since it also writes faster.
+/// at level 1 does not (`DESIGN.md`). The fastest level is taken wherever it measures no
+/// larger, since it also writes faster.
 pub const FASTEST_ZSTD_LEVEL: i32 = 1;
 
 /// A zstd level tried above a lower requested one, and the least saving for which it is taken.
@@ -143,11 +142,9 @@ pub struct LevelStep {
 /// the one before, all read as fast, and they are clearly smaller on some data (masks, label
 /// images). A level is taken only where it measures its step's saving smaller than the level
 /// before it, and the next is tried only after one was taken, so data that compresses no
-/// better at level 9 never pays for level 15. Each step asks more the more it costs: level 9
-/// writes in about twice level 3's time and must save 2%; level 13, where zstd's optimal parser
-/// starts on page-sized input, in about three times level 9's and must save 4%; level 15 in up
-/// to twice level 13's and must save 2% (times of the benchmark's mask, label and count
-/// columns).
+/// better at level 9 never pays for level 15. Each step asks more the more it costs to write
+/// (level 13 is where zstd's optimal parser starts on page-sized input); `DESIGN.md` gives the
+/// times behind the thresholds.
 pub const HIGHER_ZSTD_LEVELS: [LevelStep; 3] = [
     LevelStep {
         level: 9,
@@ -511,6 +508,7 @@ fn scramble(x: u64) -> u64 {
 }
 
 /// The rows `ranges` of `column`, concatenated.
+#[cfg(test)]
 pub fn take_ranges(column: &ArrayRef, ranges: &[Range<usize>]) -> Result<ArrayRef> {
     if let [r] = ranges {
         return Ok(column.slice(r.start, r.len()));

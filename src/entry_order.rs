@@ -6,12 +6,6 @@
 //! file may store its entries in another order when that measures smaller (a column-major
 //! document-term matrix keeps each term's documents together, so the inner index column is a run
 //! of small gaps), and the reader sorts them back.
-//!
-//! ```
-//! use arrstore::entry_order::{inner_last, is_row_major};
-//! assert_eq!(inner_last(3, 0), vec![1, 2, 0]);
-//! assert!(is_row_major(&inner_last(2, 1)));
-//! ```
 
 use std::ops::Range;
 
@@ -21,11 +15,6 @@ use crate::error::{Error, Result};
 /// `0..ndim`: row-major (C) order.
 pub fn row_major(ndim: usize) -> Vec<usize> {
     (0..ndim).collect()
-}
-
-/// True when `sorted_by` is row-major.
-pub fn is_row_major(sorted_by: &[usize]) -> bool {
-    sorted_by.iter().enumerate().all(|(i, &a)| i == a)
 }
 
 /// The order with `inner` as the fastest-varying axis and the other axes in row-major order.
@@ -153,14 +142,6 @@ fn sort_key<'a>(from: &[usize], to: &'a [usize]) -> &'a [usize] {
 /// entries whose leading `to` coordinate the ranges reach are sorted, so measuring a sample of
 /// another order costs a pass over the entries and a sort of about the sample.
 ///
-/// ```
-/// use arrstore::entry_order::positions_at;
-/// use arrstore::Coo;
-/// // Entries (0,1), (0,2), (1,0), (1,2) in row-major order; by column: (1,0), (0,1), (0,2), (1,2).
-/// let c = Coo::new(vec![2, 3], vec![vec![0, 0, 1, 1], vec![1, 2, 0, 2]], vec![1u8; 4], 0);
-/// assert_eq!(positions_at(c.all_coords(), c.shape(), &[0, 1], &[1, 0], &[0..1, 2..4]), vec![2, 1, 3]);
-/// ```
-///
 /// # Panics
 /// When a coordinate is not below its axis length in `shape`, or `ranges` are not increasing
 /// ranges of entries (caller bugs).
@@ -282,6 +263,27 @@ pub fn gather<T: Copy>(v: &[T], perm: &[usize]) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inner_last_puts_the_axis_last() {
+        assert_eq!(inner_last(3, 0), vec![1, 2, 0]);
+        assert_eq!(inner_last(2, 1), row_major(2));
+    }
+
+    #[test]
+    fn positions_of_a_column_major_sample() {
+        // Entries (0,1), (0,2), (1,0), (1,2) in row-major order; by column: (1,0), (0,1), (0,2), (1,2).
+        let c = crate::Coo::new(
+            vec![2, 3],
+            vec![vec![0, 0, 1, 1], vec![1, 2, 0, 2]],
+            vec![1u8; 4],
+            0,
+        );
+        assert_eq!(
+            positions_at(c.all_coords(), c.shape(), &[0, 1], &[1, 0], &[0..1, 2..4]),
+            vec![2, 1, 3]
+        );
+    }
 
     fn coords(cols: &[&[u64]], shape: &[usize]) -> Vec<Coords> {
         cols.iter()

@@ -10,8 +10,8 @@
 //!   sorted (row-major, or with another axis innermost where that measures smaller), with
 //!   coordinates at the width the shape needs and values dictionary-encoded where that is
 //!   smaller.
-//! - **Arrays of long runs** (labels, masks) become a run table ([`runs`]: `row`, `length`,
-//!   `value`), each row of the last axis cut into runs of equal cells. `Layout::Auto` stores
+//! - **Arrays of long runs** (labels, masks) become a run table (`row`, `length`, `value`;
+//!   see `FORMAT.md`), each row of the last axis cut into runs of equal cells. `Layout::Auto` stores
 //!   whichever layout is estimated smallest.
 //! - **Reads are exact**: same dtype, shape, memory order and bits (NaN payloads, -0.0), or, on
 //!   request, the narrowed form or the COO without densifying.
@@ -20,23 +20,30 @@
 //! # Entry points
 //! - Write: [`write_array`] / [`write_array_to`] (any `ndarray` array or view),
 //!   [`write_dyn`] / [`write_dyn_to`] ([`DynArray`]), [`write_coo`] / [`write_coo_to`] ([`Coo`]),
+//!   [`write_dyn_coo`] / [`write_dyn_coo_to`] ([`DynCoo`]),
 //!   [`write_npy_file`] (an `.npy` file, streamed);
 //!   options in [`WriteOptions`].
 //! - Read: [`read_array`] / [`read_array_from`] (the caller's type annotation picks dtype and
 //!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
 //!   ([`ArrayFile::read_narrowed`]) and the size report ([`ArrayFile::sizes`]).
 //! - Check a file whole: [`ArrayFile::verify`] (every checksum of [`integrity`], every value
-//!   decoded and compared with the [`content`] hash, every invariant of its layout; [`verify`]).
+//!   decoded and compared with the [`content`] hash, every invariant of its layout; the report is a
+//!   [`Verified`]).
 //! - `.npy` files: [`npy::read_npy`] / [`npy::write_npy`]; `.npz` archives (NumPy's named
 //!   arrays and SciPy's sparse matrices, never densified): [`npz::read_npz`],
 //!   [`npz::write_npz`], [`npz::write_sparse_npz`].
 //! - Stores of many named arrays (a directory, one file per array): [`store::Store`].
 //! - SQL: [`sql::ArraySession`] (DataFusion over stored arrays and stores; results back into
 //!   arrays).
-//! - The pieces: [`narrow`] (the narrowing rules), [`encode`] (encoding choice), [`meta`] (the
-//!   self-description), [`sizes`], [`coo`], [`runs`], [`entry_order`] (the order sparse entries
-//!   are stored in), [`limits`] (the shapes that can be written and read), [`atomic`] (atomic
-//!   output files; removing what killed writers left).
+//! - The pieces a caller may need: [`narrow`] (the narrowing rules), [`meta`] (the
+//!   self-description), [`sizes`], [`options`] (defaults and the layout choice's thresholds),
+//!   [`limits`] (the shapes that can be written and read), [`integrity`] and [`content`]
+//!   (checksums and the content hash), [`atomic`] (atomic output files; removing what killed
+//!   writers left), [`contain`] (decoder panics as errors), [`error`].
+//!
+//! The rest is private: how each layout is written (`write`, `runs`, the table writer), how
+//! encodings are chosen (`encode`), the entry orders of sparse files (`entry_order`), the
+//! readers (`read`). `FORMAT.md` describes every file they write.
 //!
 //! ```
 //! use arrstore::{read_array_from, write_array_to, WriteOptions};
@@ -71,12 +78,12 @@ pub mod atomic;
 mod cells;
 pub mod contain;
 pub mod content;
-pub mod coo;
-pub mod coords;
-pub mod dtype;
-pub mod dynarray;
-pub mod encode;
-pub mod entry_order;
+mod coo;
+mod coords;
+mod dtype;
+mod dynarray;
+mod encode;
+mod entry_order;
 pub mod error;
 pub mod integrity;
 pub mod limits;
@@ -86,24 +93,29 @@ pub mod npy;
 pub mod npz;
 pub mod options;
 mod par;
-pub mod read;
-pub mod runs;
+mod read;
+mod runs;
 pub mod sizes;
 pub mod sql;
 pub mod store;
 mod table;
-pub mod verify;
-pub mod write;
+mod verify;
+mod write;
 
-pub use coo::{Coo, Coords, DynCoo};
-pub use dtype::{DType, Element};
-pub use dynarray::{DynArray, Order, Scalar};
+pub use coo::{Coo, DynCoo};
+pub use coords::Coords;
+pub use dtype::{DType, Element, UnknownDType};
+pub use dynarray::{BadScalar, DynArray, Order, Scalar};
 pub use error::{Error, Result};
 pub use meta::{ArrayMeta, StoredLayout};
 pub use options::{Layout, WriteOptions};
 pub use read::{read_array, read_array_from, read_coo, read_dyn, ArrayFile, Narrowed};
 pub use sizes::SizeReport;
+pub use verify::Verified;
 pub use write::{
-    write_array, write_array_to, write_coo, write_coo_to, write_dyn, write_dyn_to, write_npy_file,
-    WriteSummary,
+    write_array, write_array_to, write_coo, write_coo_to, write_dyn, write_dyn_coo, write_dyn_coo_to,
+    write_dyn_to, write_npy_file, WriteSummary,
 };
+
+pub(crate) use coo::with_dyn_coo;
+pub(crate) use dynarray::{with_dtype, with_dyn_array};

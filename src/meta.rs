@@ -46,7 +46,7 @@ pub enum StoredLayout {
     /// fill value, sorted in row-major order.
     Sparse,
     /// Runs of equal cells along the last axis: one index column per other axis, `length` and
-    /// `value` (format 1.2; see [`crate::runs`]).
+    /// `value` (format 1.2; see `FORMAT.md`).
     Runs,
 }
 
@@ -147,7 +147,7 @@ pub struct ArrayMeta {
     /// The stored columns, in schema order.
     pub columns: Vec<ColumnMeta>,
     /// Sparse layout: the axes the entries are sorted by, most significant first (absent:
-    /// row-major). See [`crate::entry_order`].
+    /// row-major). `[1, 0]` stores a matrix column by column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sorted_by: Option<Vec<usize>>,
     /// Runs layout: the number of runs, the table's rows (format 1.2).

@@ -15,7 +15,7 @@ pub enum Layout {
     Dense,
     /// COO: only the cells that differ from the fill value.
     Sparse,
-    /// Runs of equal cells along the last axis (see [`crate::runs`]).
+    /// Runs of equal cells along the last axis (a `row`, `length`, `value` table).
     Runs,
 }
 
@@ -43,9 +43,22 @@ pub const DEFAULT_ZSTD_LEVEL: i32 = 3;
 /// Bytes of input measured when choosing encodings and the layout (every cell of a smaller
 /// array): 262,144 cells of a 64-bit dtype, 2,097,152 of `bool` or `uint8`. A budget in bytes
 /// rather than cells gives one-byte dtypes, whose patterns span more cells per byte, a sample
-/// that shows how they compress (measured on 262,144 cells, a 5%-true mask did not show the
-/// gain of the higher zstd levels, which store it 19% smaller).
+/// that shows how they compress (see `DESIGN.md`).
 pub const DEFAULT_SAMPLE_BYTES: usize = 2 << 20;
+
+/// The least saving, in percent of the smaller of the dense and sparse estimates, for which an
+/// array is stored as runs when the layout is chosen automatically: Parquet readers see a
+/// dense or sparse table's cells directly, a run table's only through its lengths.
+pub const RUNS_MIN_SAVING_PERCENT: u64 = 2;
+
+/// The least saving, in percent of the measured sample, for which a sparse file's entries are
+/// stored in an order other than row-major (which pruning by the first axis, and readers that
+/// expect it, favour when the orders measure alike).
+pub const OTHER_ORDER_MIN_SAVING_PERCENT: u64 = 2;
+
+/// The cells whose runs are found at a time when a run table is written: the runs held in
+/// memory are at most a slab's and a row group's, whatever the size of the array.
+pub const RUNS_SLAB_CELLS: usize = 1 << 22;
 
 /// How to write an array.
 ///
@@ -93,7 +106,7 @@ impl WriteOptions {
 
     /// Chooses the Parquet codec and level (default zstd level 3). With zstd the level is where
     /// the choice starts: a column may be written at level 1 or at a higher level where that
-    /// measures smaller on the sample ([`crate::encode::choose`]).
+    /// measures smaller on the sample.
     pub fn with_compression(mut self, compression: Compression) -> Self {
         self.compression = compression;
         self

@@ -43,7 +43,7 @@ use crate::encode::{self, ColumnEncoding};
 use crate::error::{Error, Result};
 use crate::meta::{index_names, ArrayMeta, ColumnMeta, Role};
 use crate::narrow::{narrow, Narrowing};
-use crate::options::WriteOptions;
+use crate::options::{WriteOptions, RUNS_SLAB_CELLS};
 use crate::table::{TableWriter, WriteSummary};
 
 /// The name of the run-length column.
@@ -549,10 +549,6 @@ impl<T: Element> Expander<T> {
         Ok(self.out)
     }
 }
-
-/// The cells whose runs are found at a time when a run table is written: the runs held in
-/// memory are at most a slab's and a row group's, whatever the size of the array.
-pub const RUNS_SLAB_CELLS: usize = 1 << 22;
 
 /// Writes the runs table of `view` (`total` runs along the last axis, counted beforehand),
 /// its values narrowed by `n`: each column's encoding measured on a sample of whole rows'

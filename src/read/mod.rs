@@ -193,7 +193,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
 
     /// Checks the whole file, as `arrstore verify` does: the footer and every block against
     /// their checksums (format 1.3), then every row decoded with every check a read makes (see
-    /// [`crate::verify`]). Dense files and C-order runs files are decoded a batch at a time;
+    /// [`Verified`]). Dense files and C-order runs files are decoded a batch at a time;
     /// a sparse file's entries, or a Fortran-order runs array, are held whole while checked.
     /// Returns what was checked; the first problem is an error naming its place.
     pub fn verify(self) -> Result<Verified> {

@@ -114,18 +114,16 @@ impl Default for ArraySession {
 impl ArraySession {
     /// A session with arrstore's defaults: row-group and page-index pruning on; filters are
     /// evaluated after decoding (late materialization inside the Parquet decoder measured
-    /// slower on arrstore's sparse files: a value filter keeping 0.8% of 2,000,000 cells took
-    /// 9.7 ms with it and 5.2 ms without; the scans of dense and runs arrays turn it on for
-    /// themselves, see the module docs); and a file is read in parallel by splitting its scan
-    /// between the partitions (by row groups), never by a round-robin repartition of one scan's
-    /// batches.
+    /// slower on arrstore's sparse files, see `DESIGN.md`; the scans of dense and runs arrays
+    /// turn it on for themselves, see the module docs); and a file is read in parallel by
+    /// splitting its scan between the partitions (by row groups), never by a round-robin
+    /// repartition of one scan's batches.
     ///
     /// The last is needed by dense and runs arrays: their row numbers (`file_row_index()`)
     /// are computed only inside the Parquet scan, and DataFusion 55 can leave a projection that
     /// computes with them above a round-robin repartition, where the query fails ("file_row_index()
     /// is source dependent and cannot be evaluated directly"). Splitting the scans instead
-    /// measured as fast on sparse arrays (GROUP BY row over 2,000,000 nonzeros: 17 ms either
-    /// way).
+    /// measured as fast on sparse arrays.
     pub fn new() -> ArraySession {
         let config = SessionConfig::new()
             .set_bool("datafusion.execution.parquet.pushdown_filters", false)
@@ -270,7 +268,7 @@ impl ArraySession {
         // The rows of a sparse file are sorted by their coordinates, but the table does not
         // declare that order: with it, DataFusion keeps the order through a sort-preserving
         // merge of the file's partitions, which measured slower on two cores than hashing
-        // (GROUP BY row over 2,000,000 nonzeros: 20 ms declared, 14 ms not; bench/sql_vs_duckdb.py).
+        // (GROUP BY row over 2,000,000 nonzeros: 20 ms declared, 14 ms not; benches/peers/sql_vs_duckdb.py).
         let config = ListingTableConfig::new(url)
             .with_listing_options(options)
             .with_schema(schema);

@@ -14,14 +14,15 @@ use ndarray::{ArrayBase, Data, Dimension};
 use crate::cells::SCAN_CHUNK;
 use crate::cells::{Cells, NpyCells};
 use crate::content::ContentHash;
-use crate::coo::{Coo, Coords};
+use crate::coo::{Coo, DynCoo};
+use crate::coords::Coords;
 use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
 use crate::encode::{self, ColumnEncoding, EncodingChoice};
 use crate::error::{Error, Result, ResultExt};
 use crate::meta::{shape_u64, ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout};
 use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
-use crate::options::{Layout, WriteOptions};
+use crate::options::{Layout, WriteOptions, RUNS_MIN_SAVING_PERCENT};
 use crate::runs::{RunCount, Runs};
 use crate::table::TableWriter;
 pub use crate::table::WriteSummary;
@@ -30,7 +31,6 @@ use crate::with_dyn_array;
 mod sparse;
 
 use sparse::write_sparse;
-pub use sparse::OTHER_ORDER_MIN_SAVING_PERCENT;
 
 /// Writes `array` as an arrstore Parquet file to `writer`.
 ///
@@ -111,6 +111,30 @@ pub fn write_coo<T: Element>(
     let path = path.as_ref();
     crate::limits::check_shape(coo.shape()).in_file(path)?;
     crate::atomic::write_atomic(path, opts.overwrite(), |w| write_coo_to(w, coo, opts))
+}
+
+/// Writes a [`DynCoo`] to `writer` in the sparse layout, as [`write_coo_to`] its [`Coo`].
+pub fn write_dyn_coo_to<W: Write + Send>(
+    writer: W,
+    coo: &DynCoo,
+    opts: &WriteOptions,
+) -> Result<WriteSummary> {
+    crate::with_dyn_coo!(coo, c => write_coo_to(writer, c, opts))
+}
+
+/// Writes a [`DynCoo`] (a SciPy `.npz` read by [`crate::npz::read_npz`], say) to the file
+/// `path` (atomically), as [`write_coo`] its [`Coo`].
+///
+/// ```
+/// use arrstore::{read_coo, write_dyn_coo, Coo, DynCoo, WriteOptions};
+/// let dir = tempfile::tempdir()?;
+/// let coo = DynCoo::from(Coo::from_dense(&ndarray::arr2(&[[0i32, 7], [0, 0]]), 0));
+/// write_dyn_coo(dir.path().join("m.parquet"), &coo, &WriteOptions::default())?;
+/// assert_eq!(read_coo::<i32>(dir.path().join("m.parquet"))?.nnz(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_dyn_coo(path: impl AsRef<Path>, coo: &DynCoo, opts: &WriteOptions) -> Result<WriteSummary> {
+    crate::with_dyn_coo!(coo, c => write_coo(path, c, opts))
 }
 
 /// The fill value of `opts` as a `T` (0 or `false` by default).
@@ -296,11 +320,6 @@ fn write_cells<W: Write + Send, T: Element>(
         }
     }
 }
-
-/// The least saving, in percent of the smaller of the dense and sparse estimates, for which an
-/// array is stored as runs when the layout is chosen automatically: Parquet readers see a
-/// dense or sparse table's cells directly, a run table's only through its lengths.
-pub const RUNS_MIN_SAVING_PERCENT: u64 = 2;
 
 /// What one pass over a dense array's cells finds.
 struct CellScan<T> {

@@ -15,15 +15,10 @@ use crate::entry_order;
 use crate::error::{Error, Result};
 use crate::meta::{index_names, shape_u64, ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout};
 use crate::narrow::{narrow, Narrowing, Scan};
-use crate::options::WriteOptions;
+use crate::options::{WriteOptions, OTHER_ORDER_MIN_SAVING_PERCENT};
 use crate::table::TableWriter;
 
 use super::WriteSummary;
-
-/// The least saving, in percent of the measured sample, for which a sparse file's entries are
-/// stored in an order other than row-major (which pruning by the first axis, and readers that
-/// expect it, favour when the orders measure alike).
-pub const OTHER_ORDER_MIN_SAVING_PERCENT: u64 = 2;
 
 /// A sparse table's entry order and each column's encoding, as measured on a sample.
 struct SparsePlan {

@@ -95,7 +95,7 @@ fn arrays_of<T: Element>() -> Vec<(String, DynArray)> {
 fn all_arrays() -> Vec<(String, DynArray)> {
     DType::ALL
         .into_iter()
-        .flat_map(|d| arrstore::with_dtype!(d, T => arrays_of::<T>()))
+        .flat_map(|d| crate::common::with_dtype!(d, T => arrays_of::<T>()))
         .collect()
 }
 
@@ -319,7 +319,7 @@ fn auto_layout_follows_its_estimates() {
             .unwrap_or_else(|| panic!("{input}: auto records its estimates"));
         let other = e.dense_bytes.min(e.sparse_bytes);
         let expected = match e.runs_bytes {
-            Some(r) if r <= other / 100 * (100 - arrstore::write::RUNS_MIN_SAVING_PERCENT) && r < other => {
+            Some(r) if r <= other / 100 * (100 - arrstore::options::RUNS_MIN_SAVING_PERCENT) && r < other => {
                 StoredLayout::Runs
             }
             _ if e.sparse_bytes < e.dense_bytes => StoredLayout::Sparse,
@@ -686,7 +686,7 @@ fn read_narrowed_gives_the_stored_type_and_refuses_an_offset() {
     assert_eq!(n.dtype(), DType::U8);
     let original = read_npy(dir.join("counts.npy")).unwrap();
     let widened: ArrayD<i64> =
-        arrstore::with_dyn_array!(&n, a => a.mapv(|v| i64::try_from(v.to_int().unwrap()).unwrap()));
+        crate::common::with_dyn_array!(&n, a => a.mapv(|v| i64::try_from(v.to_int().unwrap()).unwrap()));
     assert!(DynArray::from(widened).bit_eq(&original));
     assert_eq!(
         listing(dir),

@@ -1,5 +1,5 @@
 //! Helpers the test modules share: running the `arrstore` binary, listing folders, forging
-//! Parquet tables under a hand-written self-description.
+//! Parquet tables under a hand-written self-description, dispatching on a dtype.
 
 use std::ffi::OsStr;
 use std::path::Path;
@@ -74,3 +74,98 @@ pub fn forge_with(
     w.close().unwrap();
     out
 }
+
+/// Runs `$body` with `$a` bound to what a `DynArray` holds, whatever its dtype (the tests'
+/// own dispatch: the library's is private).
+macro_rules! with_dyn_array {
+    ($e:expr, $a:ident => $body:expr) => {
+        match $e {
+            arrstore::DynArray::Bool($a) => $body,
+            arrstore::DynArray::I8($a) => $body,
+            arrstore::DynArray::I16($a) => $body,
+            arrstore::DynArray::I32($a) => $body,
+            arrstore::DynArray::I64($a) => $body,
+            arrstore::DynArray::U8($a) => $body,
+            arrstore::DynArray::U16($a) => $body,
+            arrstore::DynArray::U32($a) => $body,
+            arrstore::DynArray::U64($a) => $body,
+            arrstore::DynArray::F32($a) => $body,
+            arrstore::DynArray::F64($a) => $body,
+        }
+    };
+}
+pub(crate) use with_dyn_array;
+
+/// Runs `$body` with `$c` bound to what a `DynCoo` holds, whatever its dtype (the tests'
+/// own dispatch: the library's is private).
+macro_rules! with_dyn_coo {
+    ($e:expr, $c:ident => $body:expr) => {
+        match $e {
+            arrstore::DynCoo::Bool($c) => $body,
+            arrstore::DynCoo::I8($c) => $body,
+            arrstore::DynCoo::I16($c) => $body,
+            arrstore::DynCoo::I32($c) => $body,
+            arrstore::DynCoo::I64($c) => $body,
+            arrstore::DynCoo::U8($c) => $body,
+            arrstore::DynCoo::U16($c) => $body,
+            arrstore::DynCoo::U32($c) => $body,
+            arrstore::DynCoo::U64($c) => $body,
+            arrstore::DynCoo::F32($c) => $body,
+            arrstore::DynCoo::F64($c) => $body,
+        }
+    };
+}
+pub(crate) use with_dyn_coo;
+
+/// Runs `$body` with the type alias `$T` set to the Rust type of a `DType`.
+macro_rules! with_dtype {
+    ($d:expr, $T:ident => $body:expr) => {
+        match $d {
+            arrstore::DType::Bool => {
+                type $T = bool;
+                $body
+            }
+            arrstore::DType::I8 => {
+                type $T = i8;
+                $body
+            }
+            arrstore::DType::I16 => {
+                type $T = i16;
+                $body
+            }
+            arrstore::DType::I32 => {
+                type $T = i32;
+                $body
+            }
+            arrstore::DType::I64 => {
+                type $T = i64;
+                $body
+            }
+            arrstore::DType::U8 => {
+                type $T = u8;
+                $body
+            }
+            arrstore::DType::U16 => {
+                type $T = u16;
+                $body
+            }
+            arrstore::DType::U32 => {
+                type $T = u32;
+                $body
+            }
+            arrstore::DType::U64 => {
+                type $T = u64;
+                $body
+            }
+            arrstore::DType::F32 => {
+                type $T = f32;
+                $body
+            }
+            arrstore::DType::F64 => {
+                type $T = f64;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_dtype;

@@ -714,7 +714,7 @@ fn runs_of(a: &Array2<i64>) -> (Vec<u64>, Vec<u64>, Vec<u64>) {
 fn run_tables_larger_than_a_slab_are_found_as_they_are_written() {
     // More cells than one slab, rows of 4099 cells (slabs cut rows), many row groups.
     let cols = 4099;
-    let rows = arrstore::runs::RUNS_SLAB_CELLS / cols * 5 / 4;
+    let rows = arrstore::options::RUNS_SLAB_CELLS / cols * 5 / 4;
     let a = wandering_bands(rows, cols);
     let (file, s) = write(
         &a,

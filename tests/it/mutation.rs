@@ -674,7 +674,7 @@ fn dense_key(a: &DynArray) -> Vec<u8> {
             .for_each(|v| out.extend_from_slice(&v.to_bits().to_le_bytes()));
     }
     let mut out = format!("{} {:?} {:?}|", a.dtype(), a.shape(), a.order()).into_bytes();
-    arrstore::with_dyn_array!(a, x => cells(x, &mut out));
+    crate::common::with_dyn_array!(a, x => cells(x, &mut out));
     out
 }
 
@@ -802,7 +802,7 @@ fn run_commands(file: &[u8], path: &Path, mut emit: impl FnMut(Cmd, Res)) {
                 .map_err(|e| e.to_string()),
             Cmd::Coo => {
                 let coo = open()?.read_dyn_coo().map_err(|e| e.to_string())?;
-                Ok(arrstore::with_dyn_coo!(&coo, c => coo_key(c)))
+                Ok(crate::common::with_dyn_coo!(&coo, c => coo_key(c)))
             }
             Cmd::Streamed => {
                 let mut npy = Vec::new();

@@ -30,7 +30,7 @@ struct Bad {
 
 /// The bits of the integer `v` as an element of `dtype`.
 fn int_bits(dtype: DType, v: i128) -> u64 {
-    arrstore::with_dtype!(dtype, T => Element::to_bits(<T as Element>::from_int(v).unwrap()))
+    crate::common::with_dtype!(dtype, T => Element::to_bits(<T as Element>::from_int(v).unwrap()))
 }
 
 /// `values(dtype, n)` of make_fixtures.py, as element bits.
@@ -179,7 +179,7 @@ const BADS: &[Bad] = &[
 
 /// The memory order of an array, and whether its memory is contiguous in that order.
 fn layout(a: &DynArray) -> (Order, bool) {
-    arrstore::with_dyn_array!(a, x => {
+    crate::common::with_dyn_array!(a, x => {
         let order = Order::of(x);
         let contiguous = match order {
             Order::C => x.is_standard_layout(),
@@ -191,7 +191,7 @@ fn layout(a: &DynArray) -> (Order, bool) {
 
 /// The element bits of an array in logical C order.
 fn bits(a: &DynArray) -> Vec<u64> {
-    arrstore::with_dyn_array!(a, x => x.iter().map(|v| Element::to_bits(*v)).collect())
+    crate::common::with_dyn_array!(a, x => x.iter().map(|v| Element::to_bits(*v)).collect())
 }
 
 #[test]

@@ -151,14 +151,14 @@ fn coo_bit_eq(a: &DynCoo, b: &DynCoo) -> bool {
                 .zip(b.values())
                 .all(|(x, y)| x.to_bits() == y.to_bits())
     }
-    arrstore::with_dyn_coo!(a, c => go(c, b))
+    crate::common::with_dyn_coo!(a, c => go(c, b))
 }
 
 fn dtype_of(c: &DynCoo) -> DType {
     fn d<T: Element>(_: &Coo<T>) -> DType {
         T::DTYPE
     }
-    arrstore::with_dyn_coo!(c, x => d(x))
+    crate::common::with_dyn_coo!(c, x => d(x))
 }
 
 /// The COO inside `c`, as `Coo<T>` (rebuilt from its parts, so no trait is needed on DynCoo).
@@ -176,7 +176,7 @@ fn coo_as<T: Element>(c: &DynCoo) -> Coo<T> {
         )
     }
     assert_eq!(dtype_of(c), T::DTYPE);
-    arrstore::with_dyn_coo!(c, x => rebuild::<_, T>(x))
+    crate::common::with_dyn_coo!(c, x => rebuild::<_, T>(x))
 }
 
 // ---------------------------------------------------------------------------------------------

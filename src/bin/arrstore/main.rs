@@ -71,18 +71,15 @@ fn main() -> ExitCode {
 /// - One arena per core. glibc gives threads that allocate at once arenas of their own (up to
 ///   eight per core) and keeps what is freed in each, so threads that take turns allocating and
 ///   freeing large buffers (column samples, encoded pages) can hold several copies of the same
-///   peak: writing a 2,000,000-nonzero sparse `.npz` peaked at 258 MB with the default and
-///   161 MB with one arena per core, in the same time. Reads keep the default: their decoding
-///   threads hand every buffer to the thread writing the output, and with fewer arenas than
-///   threads a streamed 128 MiB `.npy` export took about twice as long.
+///   peak. Reads keep the default: their decoding threads hand every buffer to the thread
+///   writing the output, and with fewer arenas than threads a streamed export is slower.
 /// - Buffers up to 32 MiB (glibc's largest threshold) come from the heap, and freed memory is
 ///   kept for reuse rather than given back to the system: a write allocates and frees buffers
 ///   of the same few sizes for every row group and sample, and a buffer mapped afresh each time
 ///   costs a page fault per 4 KiB. The peak is what the write holds at once, as before; what is
-///   freed after it stays with the process until it exits. Side by side, the medians of eight
-///   writes each with and without these two settings: labels_i64 0.42 to 0.36 s (0.78 to
-///   0.67 s of CPU), bool_mask 0.32 to 0.29 s, sparse_powerlaw 0.38 to 0.36 s; peaks at most
-///   16 MB higher (sparse_powerlaw 218 to 235 MB).
+///   freed after it stays with the process until it exits.
+///
+/// `DESIGN.md` gives the measurements behind both.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn tune_malloc() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

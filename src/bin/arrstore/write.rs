@@ -34,7 +34,7 @@ pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
     match arrstore::npz::read_npz(&a.input)? {
         Npz::Sparse(coo) => {
             progress.set_message(format!("writing {}", a.output.display()));
-            let summary = arrstore::with_dyn_coo!(&coo, c => arrstore::write_coo(&a.output, c, &opts))?;
+            let summary = arrstore::write_dyn_coo(&a.output, &coo, &opts)?;
             drop(progress);
             report(quiet, &a.output, &summary)
         }

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The peer comparison: creates the pinned Python environment (bench/.venv, from
-# bench/requirements.txt), builds arrstore in release mode, generates the public cases into
-# bench/out/cases and prints the comparison table. Arguments go to bench/compare.py
+# The peer comparison: creates the pinned Python environment (benches/peers/.venv, from
+# benches/peers/requirements.txt), builds arrstore in release mode, generates the public cases into
+# benches/peers/out/cases and prints the comparison table. Arguments go to benches/peers/compare.py
 # (case names, --detail, --json FILE).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
-venv=bench/.venv
-req=bench/requirements.txt
+venv=benches/peers/.venv
+req=benches/peers/requirements.txt
 if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements"; then
   python3 -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
@@ -16,4 +16,4 @@ fi
 # The same targets as scaling.py and sql_vs_duckdb.py build: examples resolve the crate's
 # features with its dev-dependencies, so building the binary alone would rebuild much of the tree.
 cargo build --release --quiet --bin arrstore --example sql_bench
-exec "$venv/bin/python" bench/compare.py "$@"
+exec "$venv/bin/python" benches/peers/compare.py "$@"

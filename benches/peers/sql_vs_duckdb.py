@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with numpy and duckdb installed, e.g. the tests' .venv):
 
-    .venv/bin/python bench/sql_vs_duckdb.py [WORK_DIR] [--reps N] [--profile release|dev]
+    .venv/bin/python benches/peers/sql_vs_duckdb.py [WORK_DIR] [--reps N] [--profile release|dev]
 
 Makes the `sparse_large` array deterministically (scipy-style COO, 200000x200000 float64,
 2,000,000 nonzeros at uniform random positions, 256 distinct values), stores it with arrstore,
@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHAPE = (200_000, 200_000)
 NNZ = 2_000_000
 
@@ -87,7 +87,7 @@ def main():
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cargo", "build", "--profile", args.profile, "--quiet", "--bin", "arrstore", "--example", "sql_bench"],
-                   cwd=ROOT, check=True)  # as bench/run.sh builds them
+                   cwd=ROOT, check=True)  # as benches/peers/run.sh builds them
     path, threshold = make(work)
     queries = {label: q.format(threshold=repr(threshold)) for label, q in QUERIES.items()}
     print(f"{path}: {path.stat().st_size:,} bytes; {args.profile} build; duckdb {duckdb.__version__}, {args.reps} runs each\n")

@@ -1,6 +1,6 @@
 """Writes the public benchmark arrays as .npy files (and the sparse ones as scipy .npz).
 
-Usage: python3 bench/cases.py OUT_DIR [CASE ...]
+Usage: python3 benches/peers/cases.py OUT_DIR [CASE ...]
 
 Each case is made from its own fixed seed, following the recipes of the peer baseline
 (seed_ones_u64, seed_stars_f64 and counts_i64 are the exact recipes; image_u16_as_f64 and

@@ -1,11 +1,11 @@
 """Side-by-side comparison of arrstore with the tools people use today, on the public cases.
 
-Usage: python bench/compare.py [--arrstore BIN] [--cases DIR] [--work DIR] [--repeat N] [--detail]
+Usage: python benches/peers/compare.py [--arrstore BIN] [--cases DIR] [--work DIR] [--repeat N] [--detail]
        [CASE ...]
 
-(bench/run.sh creates the pinned environment, builds arrstore and runs this.)
+(benches/peers/run.sh creates the pinned environment, builds arrstore and runs this.)
 
-For every case (bench/cases.py makes them: dense cases as .npy, sparse ones as scipy .npz) it
+For every case (benches/peers/cases.py makes them: dense cases as .npy, sparse ones as scipy .npz) it
 writes and reads the array with arrstore and with each peer, each write and each read in its own
 process, and checks that every round trip is exact (same dtype, shape and bits; for sparse
 cases the same sorted coordinates and values). Every write and read, arrstore's and the peers'
@@ -35,7 +35,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 
 DENSE_PEERS = ["npy", "npz_compressed", "parquet_1col", "zarr_default", "zarr_blosc_zstd",
                "hdf5_gzip_shuffle", "hdf5_blosc_zstd"]

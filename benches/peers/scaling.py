@@ -2,7 +2,7 @@
 
 Usage (from the repository root, numpy installed, e.g. the tests' .venv):
 
-    .venv/bin/python bench/scaling.py [WORK_DIR] [--sizes-mib 8,128,2048] [--data counts|labels]
+    .venv/bin/python benches/peers/scaling.py [WORK_DIR] [--sizes-mib 8,128,2048] [--data counts|labels]
                                       [--keep] [--no-build]
 
 For each size, makes a C-order int64 `.npy` (written in chunks so this script never holds the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release/arrstore"
 CHUNK = 1 << 24  # elements generated and written at a time (128 MiB of int64)
 
@@ -92,7 +92,7 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--quiet", "--bin", "arrstore", "--example", "sql_bench"],
-                       cwd=ROOT, check=True)  # as bench/run.sh builds them
+                       cwd=ROOT, check=True)  # as benches/peers/run.sh builds them
     rows = []
     for mib in (int(s) for s in args.sizes_mib.split(",")):
         npy, parquet, back = (work / f"{args.data}_{mib}.npy", work / f"{args.data}_{mib}.parquet",
