@@ -34,37 +34,42 @@ pub(crate) fn contain<R>(f: impl FnOnce() -> Result<R>) -> Result<R> {
     DEPTH.with(|d| d.set(d.get().saturating_add(1)));
     let out = catch_unwind(AssertUnwindSafe(f));
     DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
-    out.unwrap_or_else(|p| Err(decoder_panic(p.as_ref())))
+    out.unwrap_or_else(|p| {
+        Err(panicked(
+            "the Parquet decoder failed on the file's data",
+            p.as_ref(),
+        ))
+    })
 }
 
 /// Awaits `f`, a query whose scans decode Parquet, turning a panic in it into
 /// [`Error::CorruptData`]: a panic while `f` is polled, and one on another thread of the runtime
-/// (DataFusion hands a panicked task's panic on to the task that awaits it).
+/// (DataFusion hands a panicked task's panic on to the task that awaits it). The message says
+/// the query failed, not the decoder: the panic may come from any part of the query.
 pub(crate) async fn contain_async<R>(f: impl Future<Output = Result<R>>) -> Result<R> {
     let mut f = std::pin::pin!(f);
     std::future::poll_fn(move |cx| {
-        let out = contain(|| match f.as_mut().poll(cx) {
-            Poll::Ready(r) => r.map(Poll::Ready),
-            Poll::Pending => Ok(Poll::Pending),
-        });
-        match out {
-            Ok(p) => p.map(Ok),
-            Err(e) => Poll::Ready(Err(e)),
-        }
+        DEPTH.with(|d| d.set(d.get().saturating_add(1)));
+        let out = catch_unwind(AssertUnwindSafe(|| f.as_mut().poll(cx)));
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        out.unwrap_or_else(|p| {
+            Poll::Ready(Err(panicked(
+                "the query failed on a panic (a malformed file, or a bug)",
+                p.as_ref(),
+            )))
+        })
     })
     .await
 }
 
-/// The error for a panic with `payload`.
-fn decoder_panic(payload: &(dyn Any + Send)) -> Error {
+/// The error for a panic with `payload`, its message after `what`.
+fn panicked(what: &str, payload: &(dyn Any + Send)) -> Error {
     let message = payload
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)");
-    Error::CorruptData(format!(
-        "the Parquet decoder failed on the file's data: {message}"
-    ))
+    Error::CorruptData(format!("{what}: {message}"))
 }
 
 /// Installs (once per process) a panic hook that is silent for panics arrstore contains and
@@ -120,6 +125,10 @@ mod tests {
     fn a_panic_in_a_future_becomes_corrupt_data() {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let e = runtime.block_on(contain_async::<()>(async { panic!("shift overflow") }));
-        assert!(e.unwrap_err().to_string().ends_with("shift overflow"));
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "corrupt data: the query failed on a panic (a malformed file, or a bug): shift overflow"
+        );
+        assert_eq!(DEPTH.with(Cell::get), 0);
     }
 }
