@@ -75,44 +75,39 @@ pub fn forge_with(
     out
 }
 
-/// Runs `$body` with `$a` bound to what a `DynArray` holds, whatever its dtype (the tests'
-/// own dispatch: the library's is private).
+/// Runs `$body` with `$x` bound to what the per-dtype enum `$enum` (`DynArray`, `DynCoo`) holds,
+/// whatever its dtype: the tests' own dispatch, the library's being private.
+macro_rules! with_variant {
+    ($enum:ident, $e:expr, $x:ident => $body:expr) => {
+        match $e {
+            arrstore::$enum::Bool($x) => $body,
+            arrstore::$enum::I8($x) => $body,
+            arrstore::$enum::I16($x) => $body,
+            arrstore::$enum::I32($x) => $body,
+            arrstore::$enum::I64($x) => $body,
+            arrstore::$enum::U8($x) => $body,
+            arrstore::$enum::U16($x) => $body,
+            arrstore::$enum::U32($x) => $body,
+            arrstore::$enum::U64($x) => $body,
+            arrstore::$enum::F32($x) => $body,
+            arrstore::$enum::F64($x) => $body,
+        }
+    };
+}
+pub(crate) use with_variant;
+
+/// [`with_variant`] over a `DynArray`.
 macro_rules! with_dyn_array {
     ($e:expr, $a:ident => $body:expr) => {
-        match $e {
-            arrstore::DynArray::Bool($a) => $body,
-            arrstore::DynArray::I8($a) => $body,
-            arrstore::DynArray::I16($a) => $body,
-            arrstore::DynArray::I32($a) => $body,
-            arrstore::DynArray::I64($a) => $body,
-            arrstore::DynArray::U8($a) => $body,
-            arrstore::DynArray::U16($a) => $body,
-            arrstore::DynArray::U32($a) => $body,
-            arrstore::DynArray::U64($a) => $body,
-            arrstore::DynArray::F32($a) => $body,
-            arrstore::DynArray::F64($a) => $body,
-        }
+        crate::common::with_variant!(DynArray, $e, $a => $body)
     };
 }
 pub(crate) use with_dyn_array;
 
-/// Runs `$body` with `$c` bound to what a `DynCoo` holds, whatever its dtype (the tests'
-/// own dispatch: the library's is private).
+/// [`with_variant`] over a `DynCoo`.
 macro_rules! with_dyn_coo {
     ($e:expr, $c:ident => $body:expr) => {
-        match $e {
-            arrstore::DynCoo::Bool($c) => $body,
-            arrstore::DynCoo::I8($c) => $body,
-            arrstore::DynCoo::I16($c) => $body,
-            arrstore::DynCoo::I32($c) => $body,
-            arrstore::DynCoo::I64($c) => $body,
-            arrstore::DynCoo::U8($c) => $body,
-            arrstore::DynCoo::U16($c) => $body,
-            arrstore::DynCoo::U32($c) => $body,
-            arrstore::DynCoo::U64($c) => $body,
-            arrstore::DynCoo::F32($c) => $body,
-            arrstore::DynCoo::F64($c) => $body,
-        }
+        crate::common::with_variant!(DynCoo, $e, $c => $body)
     };
 }
 pub(crate) use with_dyn_coo;
