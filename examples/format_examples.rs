@@ -10,11 +10,30 @@ fn main() -> arrstore::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let opts = WriteOptions::default().with_overwrite(true);
 
-    // Dense, int64 values 10^12 + (0..200): stored as uint8 with an offset of 10^12.
+    // Dense, int64 values 10^12 + (0..200): stored as uint8 with an offset of 10^12, portable
+    // (no predictive transform: Parquet readers see the values less the offset).
     let offset = Array2::<i64>::from_shape_fn((20, 10), |(i, j)| 1_000_000_000_000 + (i * 10 + j) as i64);
     arrstore::write_array(
         dir.join("example-dense-offset.parquet"),
         &offset,
+        &opts.clone().with_layout(Layout::Dense).with_portable(true),
+    )?;
+
+    // Dense, a 48x64 RGB uint8 image (smooth shading, a disc, a little texture): stored as
+    // residuals of a predictive transform (format 2.0).
+    let image = Array3::<u8>::from_shape_fn((48, 64, 3), |(i, j, c)| {
+        let (y, x) = (i as f64, j as f64);
+        let disc = if (y - 24.0).powi(2) + (x - 40.0).powi(2) < 150.0 {
+            60.0
+        } else {
+            0.0
+        };
+        let texture = ((i * 7 + j * 13 + c * 5) % 11) as f64;
+        (40.0 + 2.0 * x + 1.5 * y + disc + texture + 20.0 * c as f64).min(255.0) as u8
+    });
+    arrstore::write_array(
+        dir.join("example-dense-predicted.parquet"),
+        &image,
         &opts.clone().with_layout(Layout::Dense),
     )?;
 

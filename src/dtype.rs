@@ -112,6 +112,11 @@ impl DType {
         !matches!(self, DType::Bool | DType::F32 | DType::F64)
     }
 
+    /// True for the four signed integer dtypes.
+    pub fn is_signed(self) -> bool {
+        matches!(self, DType::I8 | DType::I16 | DType::I32 | DType::I64)
+    }
+
     /// True for `float32` and `float64`.
     pub fn is_float(self) -> bool {
         matches!(self, DType::F32 | DType::F64)

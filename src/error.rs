@@ -181,6 +181,11 @@ pub enum Error {
     #[error("unsupported dtype '{0}' (arrstore stores bool, int8..int64, uint8..uint64, float32, float64)")]
     UnsupportedDtype(String),
 
+    /// A predictive transform asked for (`WriteOptions::with_transform`) that cannot apply to
+    /// the array.
+    #[error("bad transform: {0}")]
+    BadTransform(String),
+
     /// A member of a zip archive (`.npz`) whose bytes do not match the CRC-32 the archive
     /// records for it: the archive is corrupt.
     #[error("member '{member}' is corrupt: bad CRC-32 {found:#010x}, the archive records {recorded:#010x}")]

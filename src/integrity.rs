@@ -26,7 +26,7 @@
 //!
 //! ```
 //! use arrstore::{write_array_to, ArrayFile, WriteOptions};
-//! let a = ndarray::Array2::<f64>::from_shape_fn((300, 300), |(i, j)| (i * j) as f64 / 7.0);
+//! let a = ndarray::Array2::<f64>::from_shape_fn((300, 300), |(i, j)| ((i * j) as f64).sqrt());
 //! let mut file = Vec::new();
 //! write_array_to(&mut file, &a, &WriteOptions::default())?;
 //! // A flipped bit in the middle of the data is found, with its place named.

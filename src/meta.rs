@@ -8,7 +8,9 @@
 //!  "writer":"arrstore 0.1.0"}
 //! ```
 //! `FORMAT.md` at the top of the repository is the full, versioned specification. A reader
-//! accepts every `1.x` file and refuses a newer major version.
+//! accepts every `1.x` and `2.x` file and refuses a newer major version. A writer writes
+//! [`FORMAT_VERSION`], or [`TRANSFORM_FORMAT_VERSION`] for a file whose values carry a
+//! predictive transform: a `1.x` reader, which would not undo it, refuses such a file.
 //!
 //! ```
 //! use arrstore::meta::{ArrayMeta, METADATA_KEY};
@@ -30,11 +32,15 @@ use crate::narrow::Narrowing;
 /// The Parquet key-value metadata key that holds [`ArrayMeta`] as JSON.
 pub const METADATA_KEY: &str = "arrstore";
 
-/// The format version this library writes.
-pub const FORMAT_VERSION: &str = "1.3";
+/// The format version this library writes for files without a transform.
+pub const FORMAT_VERSION: &str = "1.4";
 
-/// The major format version this library reads.
-pub const FORMAT_MAJOR: u32 = 1;
+/// The format version this library writes for files whose value column carries a predictive
+/// transform ([`ColumnMeta::transform`]).
+pub const TRANSFORM_FORMAT_VERSION: &str = "2.0";
+
+/// The newest major format version this library reads.
+pub const FORMAT_MAJOR: u32 = 2;
 
 /// How an array's cells are laid out in the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +98,27 @@ pub struct ColumnMeta {
     /// The Parquet encoding chosen for the column (informative).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
+    /// For float values stored as integers `k`: how `k` is scaled back to the value (format
+    /// 2.0; see [`crate::scale`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<crate::scale::Scale>,
+    /// A predictive transform of a dense value column (format 2.0): the column then stores
+    /// residuals, and [`ColumnMeta::narrowing`] applies to the values the transform gives back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transform: Option<crate::predict::Transform>,
+    /// The transforms the writer measured for the column, each with a sample's bytes under its
+    /// best encoding, `"none"` first (since 1.4, informative).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transform_candidates: Vec<TransformCandidate>,
+}
+
+/// A transform the writer measured (see [`ColumnMeta::transform_candidates`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransformCandidate {
+    /// `"none"`, or the transform as [`crate::predict::Transform`] displays it.
+    pub name: String,
+    /// The compressed bytes of the writer's sample under it.
+    pub sample_bytes: u64,
 }
 
 fn is_zero(v: &i128) -> bool {
@@ -99,11 +126,29 @@ fn is_zero(v: &i128) -> bool {
 }
 
 impl ColumnMeta {
-    /// How the column's values are stored.
+    /// A column of `role` stored as `stored_type` less `offset`, with no axis, encoding or
+    /// transform recorded.
+    pub(crate) fn new(name: &str, role: Role, stored_type: DType, offset: i128) -> ColumnMeta {
+        ColumnMeta {
+            name: name.into(),
+            role,
+            axis: None,
+            stored_type,
+            offset,
+            encoding: None,
+            scale: None,
+            transform: None,
+            transform_candidates: Vec::new(),
+        }
+    }
+
+    /// How the column's values are stored: narrowed to `stored_type` less `offset`, or, where
+    /// a transform is recorded, to its `of_type` less `offset` before the transform.
     pub fn narrowing(&self) -> Narrowing {
         Narrowing {
-            stored: self.stored_type,
+            stored: self.transform.map_or(self.stored_type, |t| t.of_type),
             offset: self.offset,
+            scale: self.scale,
         }
     }
 }
@@ -203,13 +248,28 @@ impl ArrayMeta {
         serde_json::to_string(self).expect("ArrayMeta always serializes")
     }
 
-    /// The minor part of `format_version` (0 when it has none).
-    pub fn format_minor(&self) -> u32 {
-        self.format_version
+    /// The lowest format version that describes this array: [`TRANSFORM_FORMAT_VERSION`] where
+    /// a column's stored values need a transform or scale undone, [`FORMAT_VERSION`] otherwise.
+    pub fn lowest_format_version(&self) -> &'static str {
+        if self
+            .columns
+            .iter()
+            .any(|c| c.transform.is_some() || c.scale.is_some())
+        {
+            TRANSFORM_FORMAT_VERSION
+        } else {
+            FORMAT_VERSION
+        }
+    }
+
+    /// Whether `format_version` is `major.minor` or later.
+    pub fn format_at_least(&self, major: u32, minor: u32) -> bool {
+        let mut parts = self
+            .format_version
             .split('.')
-            .nth(1)
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(0)
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        found >= (major, minor)
     }
 
     /// Parses and checks the JSON text: version, shape and columns.
@@ -234,7 +294,7 @@ impl ArrayMeta {
         if major > FORMAT_MAJOR {
             return Err(Error::UnsupportedVersion {
                 found: v.format_version,
-                supported: FORMAT_VERSION.to_string(),
+                supported: TRANSFORM_FORMAT_VERSION.to_string(),
             });
         }
         let meta: ArrayMeta = serde_json::from_str(text)
@@ -370,6 +430,30 @@ impl ArrayMeta {
         }
         let v = self.value_column();
         v.narrowing().check(self.dtype)?;
+        for c in &self.columns {
+            if c.scale.is_some() && (c.role != Role::Value || !self.format_at_least(2, 0)) {
+                return bad(format!(
+                    "column '{}' of a format {} file has a scale; only a value column of format 2.0 may",
+                    c.name, self.format_version
+                ));
+            }
+            if let Some(t) = &c.transform {
+                if c.role != Role::Value || self.layout != StoredLayout::Dense {
+                    return bad(format!(
+                        "column '{}' of a {} array has a transform; only a dense array's values may",
+                        c.name,
+                        self.layout.name()
+                    ));
+                }
+                if !self.format_at_least(2, 0) {
+                    return bad(format!(
+                        "a format {} file has a transform; transforms need format 2.0",
+                        self.format_version
+                    ));
+                }
+                t.check(c.stored_type)?;
+            }
+        }
         match self.layout {
             StoredLayout::Dense => {
                 if self.columns.len() != 1 {
@@ -506,7 +590,7 @@ mod tests {
 
     #[test]
     fn refuses_newer_major_and_bad_fields() {
-        let e = ArrayMeta::from_json(&OK.replace("1.3", "2.0")).unwrap_err();
+        let e = ArrayMeta::from_json(&OK.replace("1.3", "3.0")).unwrap_err();
         assert!(matches!(e, Error::UnsupportedVersion { .. }), "{e}");
         let e = ArrayMeta::from_json(&OK.replace("int64", "complex64")).unwrap_err();
         assert!(e.to_string().contains("complex64"), "{e}");

@@ -19,7 +19,7 @@
 //! use arrstore::DType;
 //! let values = [1_000_000_000_000i64, 1_000_000_000_200];
 //! let n = Scan::of(&values).narrowing();
-//! assert_eq!(n, Narrowing { stored: DType::U8, offset: 1_000_000_000_000 });
+//! assert_eq!(n, Narrowing { stored: DType::U8, offset: 1_000_000_000_000, scale: None });
 //! let stored = arrstore::narrow::narrow(&values, &n);
 //! let mut back = Vec::<i64>::new();
 //! arrstore::narrow::widen(stored.as_ref(), &n, &mut back).unwrap();
@@ -32,9 +32,12 @@ use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::with_dtype;
 
-/// How a column's values are stored: as `stored`, after subtracting `offset` (integers only).
+/// How a column's values are stored: as `stored`, after subtracting `offset` (integers only),
+/// and, for floats stored as integers `k` that are not whole numbers, with a `scale`.
 ///
-/// The logical value is `original_dtype(stored_value + offset)`, computed exactly.
+/// The logical value is `original_dtype(stored_value + offset)`, computed exactly, or with a
+/// scale, `k op by` in the float dtype's arithmetic with `k = stored_value + offset` (see
+/// [`crate::scale`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Narrowing {
     /// The type the values are stored as.
@@ -42,6 +45,9 @@ pub struct Narrowing {
     /// Subtracted from each value before storing (0 for none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub offset: i128,
+    /// How the integers are scaled back to float values (format 2.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<crate::scale::Scale>,
 }
 
 fn is_zero(v: &i128) -> bool {
@@ -54,18 +60,29 @@ impl Narrowing {
         Narrowing {
             stored: dtype,
             offset: 0,
+            scale: None,
         }
     }
 
     /// True when the stored values are the original ones.
     pub fn is_identity(&self, original: DType) -> bool {
-        self.stored == original && self.offset == 0
+        self.stored == original && self.offset == 0 && self.scale.is_none()
     }
 
     /// Checks that values of `original` can be stored this way (used on metadata read from a
     /// file): identity, any integer stored type for integer or float originals, `float32` for
     /// `float64`.
     pub fn check(&self, original: DType) -> Result<()> {
+        if let Some(scale) = self.scale {
+            scale.check(original)?;
+            if !self.stored.is_integer() {
+                return Err(Error::CorruptMetadata(format!(
+                    "a scaled column stores integers, not {}",
+                    self.stored
+                )));
+            }
+            return Ok(());
+        }
         let ok = self.is_identity(original)
             || (self.stored.is_integer() && (original.is_integer() || original.is_float()))
             || (self.stored == DType::F32 && original == DType::F64 && self.offset == 0);
@@ -181,21 +198,7 @@ impl Scan {
         let mut best = Narrowing::identity(self.dtype);
         if self.all_int {
             let (lo, hi) = self.int_range().unwrap_or((0, 0));
-            let direct = smallest_int_holding(lo, hi);
-            let by_offset = u128::try_from(hi - lo).ok().and_then(DType::unsigned_for);
-            let candidate = match (direct, by_offset) {
-                (Some(d), Some(o)) if o.size() < d.size() => Some(Narrowing {
-                    stored: o,
-                    offset: lo,
-                }),
-                (Some(d), _) => Some(Narrowing::identity(d)),
-                (None, Some(o)) => Some(Narrowing {
-                    stored: o,
-                    offset: lo,
-                }),
-                (None, None) => None,
-            };
-            if let Some(c) = candidate.filter(|c| c.stored.size() < best.stored.size()) {
+            if let Some(c) = int_narrowing(lo, hi).filter(|c| c.stored.size() < best.stored.size()) {
                 best = c;
             }
         }
@@ -203,6 +206,25 @@ impl Scan {
             best = Narrowing::identity(DType::F32);
         }
         best
+    }
+}
+
+/// The narrowest way to store integers in `[lo, hi]`: the smallest signed or unsigned type
+/// that holds them, or, when narrower, the smallest unsigned type that holds `hi - lo` with
+/// `lo` as an offset; `None` when no 64-bit type holds them.
+pub fn int_narrowing(lo: i128, hi: i128) -> Option<Narrowing> {
+    let direct = smallest_int_holding(lo, hi);
+    let by_offset = u128::try_from(hi - lo).ok().and_then(DType::unsigned_for);
+    let offset = |o: DType| Narrowing {
+        stored: o,
+        offset: lo,
+        scale: None,
+    };
+    match (direct, by_offset) {
+        (Some(d), Some(o)) if o.size() < d.size() => Some(offset(o)),
+        (Some(d), _) => Some(Narrowing::identity(d)),
+        (None, Some(o)) => Some(offset(o)),
+        (None, None) => None,
     }
 }
 
@@ -247,14 +269,21 @@ pub(crate) fn narrow_chunks<T: Element, E>(
 ) -> std::result::Result<ArrayRef, E> {
     with_dtype!(narrowing.stored, S => {
         let mut out: Vec<S> = Vec::with_capacity(len);
-        feed(&mut |chunk| narrow_onto(chunk, narrowing.offset, &mut out))?;
+        feed(&mut |chunk| narrow_onto(chunk, narrowing, &mut out))?;
         Ok(S::to_arrow(out))
     })
 }
 
-fn narrow_onto<T: Element, S: Element>(values: &[T], offset: i128, out: &mut Vec<S>) {
+fn narrow_onto<T: Element, S: Element>(values: &[T], narrowing: &Narrowing, out: &mut Vec<S>) {
     const MSG: &str = "narrow: the narrowing does not hold the values";
-    if S::DTYPE == T::DTYPE && offset == 0 {
+    let offset = narrowing.offset;
+    if let Some(scale) = narrowing.scale {
+        out.extend(
+            values
+                .iter()
+                .map(|v| S::from_int(scale.integer_of(*v).expect(MSG) - offset).expect(MSG)),
+        );
+    } else if S::DTYPE == T::DTYPE && offset == 0 {
         out.extend(values.iter().map(|v| S::from_bits(v.to_bits())));
     } else if S::DTYPE.is_integer() {
         out.extend(
@@ -302,12 +331,25 @@ pub fn widen<T: Element>(stored: &dyn Array, narrowing: &Narrowing, out: &mut Ve
                 narrowing.stored
             )));
         }
-        widen_from::<S, T>(&raw, narrowing.offset, out)
+        widen_from::<S, T>(&raw, narrowing, out)
     })
 }
 
-fn widen_from<S: Element, T: Element>(raw: &[S], offset: i128, out: &mut Vec<T>) -> Result<()> {
+fn widen_from<S: Element, T: Element>(raw: &[S], narrowing: &Narrowing, out: &mut Vec<T>) -> Result<()> {
     out.reserve(raw.len());
+    let offset = narrowing.offset;
+    if let Some(scale) = narrowing.scale {
+        for &v in raw {
+            let k = v.to_int().unwrap_or(0) + offset;
+            out.push(scale.apply::<T>(k).ok_or_else(|| {
+                Error::CorruptData(format!(
+                    "stored value {v:?} with offset {offset} is beyond the integers a {} holds exactly",
+                    T::DTYPE
+                ))
+            })?);
+        }
+        return Ok(());
+    }
     if S::DTYPE == T::DTYPE && offset == 0 {
         out.extend(raw.iter().map(|v| T::from_bits(v.to_bits())));
         return Ok(());
@@ -337,7 +379,11 @@ mod tests {
     use super::*;
 
     fn n(stored: DType, offset: i128) -> Narrowing {
-        Narrowing { stored, offset }
+        Narrowing {
+            stored,
+            offset,
+            scale: None,
+        }
     }
 
     #[test]

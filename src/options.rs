@@ -79,6 +79,8 @@ pub struct WriteOptions {
     fill: Option<Scalar>,
     overwrite: bool,
     arrow_dictionary: bool,
+    portable: bool,
+    transform: Option<crate::predict::Prediction>,
 }
 
 impl Default for WriteOptions {
@@ -93,6 +95,8 @@ impl Default for WriteOptions {
             fill: None,
             overwrite: false,
             arrow_dictionary: false,
+            portable: false,
+            transform: None,
         }
     }
 }
@@ -150,6 +154,53 @@ impl WriteOptions {
     pub fn with_arrow_dictionary(mut self, declare: bool) -> Self {
         self.arrow_dictionary = declare;
         self
+    }
+
+    /// Whether to keep only what a plain Parquet reader can undo with column arithmetic
+    /// (default `false`): no predictive transform (see [`crate::predict`]), so pyarrow or
+    /// DuckDB read a dense file's values directly (less its offset, as today).
+    ///
+    /// ```
+    /// use arrstore::{write_array_to, WriteOptions};
+    /// let ramp = ndarray::Array2::from_shape_fn((256, 256), |(i, j)| (i * 7 + j * 3) as u16);
+    /// let mut buf = Vec::new();
+    /// let s = write_array_to(&mut buf, &ramp, &WriteOptions::default().with_portable(true)).unwrap();
+    /// assert!(s.meta.columns[0].transform.is_none());
+    /// assert_eq!(s.meta.format_version, "1.4");
+    /// ```
+    pub fn with_portable(mut self, portable: bool) -> Self {
+        self.portable = portable;
+        self
+    }
+
+    /// Stores a dense array's values with this predictive transform, whatever it measures
+    /// (default: each candidate is measured and the smallest kept), where the values narrow to
+    /// integers; an error where the distances do not fit the array. Takes precedence over
+    /// [`with_portable`](Self::with_portable).
+    ///
+    /// ```
+    /// use arrstore::predict::{Prediction, Predictor};
+    /// use arrstore::{write_array_to, WriteOptions, Layout};
+    /// let a = ndarray::Array2::from_shape_fn((64, 64), |(i, j)| (i * j) as i32);
+    /// let opts = WriteOptions::default()
+    ///     .with_layout(Layout::Dense)
+    ///     .with_transform(Prediction { predictor: Predictor::Up, left: 1, up: Some(64) });
+    /// let s = write_array_to(Vec::new(), &a, &opts).unwrap();
+    /// assert_eq!(s.meta.columns[0].transform.unwrap().predictor, Predictor::Up);
+    /// ```
+    pub fn with_transform(mut self, prediction: crate::predict::Prediction) -> Self {
+        self.transform = Some(prediction);
+        self
+    }
+
+    /// The transform asked for, if any.
+    pub fn transform(&self) -> Option<crate::predict::Prediction> {
+        self.transform
+    }
+
+    /// Whether only portable transforms are written.
+    pub fn portable(&self) -> bool {
+        self.portable
     }
 
     /// The layout asked for.

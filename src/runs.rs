@@ -587,12 +587,9 @@ pub(crate) fn write_runs<W: Write + Send, T: Element>(
         .zip(index_dtypes)
         .zip(&choices)
         .map(|(((name, role, axis), stored_type), choice)| ColumnMeta {
-            name,
-            role,
             axis,
-            stored_type,
-            offset: 0,
             encoding: Some(choice.best.name().into()),
+            ..ColumnMeta::new(&name, role, stored_type, 0)
         })
         .collect();
     let value_choice = choices.last().expect("a choice for the value column");

@@ -94,6 +94,15 @@ pub struct ColumnSize {
     /// The encoding arrstore chose (as recorded in the metadata).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chosen_encoding: Option<String>,
+    /// For floats stored as integers: how they are scaled back to the values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<crate::scale::Scale>,
+    /// The predictive transform of the values, if any (the column stores residuals).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transform: Option<crate::predict::Transform>,
+    /// The transforms the writer measured, with its sample's bytes under each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub transform_candidates: Vec<crate::meta::TransformCandidate>,
 }
 
 fn is_zero(v: &i128) -> bool {
@@ -110,7 +119,7 @@ impl SizeReport {
             .iter()
             .map(|&len| crate::coords::Coords::dtype_for(len).size() as u64) // at most 8
             .sum();
-        let value_stored = meta.value_column().stored_type.size() as u64; // at most 8
+        let value_stored = meta.value_column().narrowing().stored.size() as u64; // at most 8
         let runs = (meta.layout == StoredLayout::Runs)
             .then(|| u64::try_from(parquet.file_metadata().num_rows()).unwrap_or(0));
         let narrowed_bytes = match meta.layout {
@@ -145,6 +154,9 @@ impl SizeReport {
                     compressed_bytes: 0,
                     uncompressed_bytes: 0,
                     chosen_encoding: c.encoding.clone(),
+                    scale: c.scale,
+                    transform: c.transform,
+                    transform_candidates: c.transform_candidates.clone(),
                 };
                 let Some(i) = (0..schema.num_columns()).find(|&i| schema.column(i).name() == c.name) else {
                     return size;

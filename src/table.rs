@@ -200,6 +200,7 @@ impl<W: Write + Send> TableWriter<W> {
             ))));
         }
         meta.checksums = Some(checksums);
+        meta.format_version = meta.lowest_format_version().into();
         self.file.append_key_value_metadata(KeyValue::new(
             crate::meta::METADATA_KEY.to_string(),
             meta.to_json(),

@@ -8,6 +8,15 @@ labels_i64 follow the described construction, so their figures are comparable bu
 byte-identical to the baseline's). The sparse cases (sparse_large, sparse_powerlaw) follow
 the baseline's description too (shape, dtype, number of nonzeros, value alphabet, Pareto row
 lengths and Zipf columns); their exact recipes are not public either.
+
+The image cases (img_*) are pictures bundled with scikit-image (its skimage/data folder, no
+download: pooch is not installed and these files ship in the wheel): img_coffee, img_chelsea,
+img_rocket (RGB uint8), img_brick, img_grass, img_gravel, img_text, img_page, img_camera (2-D
+uint8) and img_horse (2-D bool). All ten are bundled in the pinned scikit-image 0.26.0; its
+download-only images (brain, cells3d, kidney, lily, skin, eagle, ...) are not used. img_rocket is
+a JPEG file, so its pixels are those of the pinned Pillow's decoder. normalised_f64 is
+img_camera as float64 / 255 (values k/255); smooth_f32 is a smooth float32 field (low-frequency
+sines and cosines plus a bilinearly upsampled coarse random grid from a fixed seed).
 """
 
 import os
@@ -49,17 +58,21 @@ def float32_in_f64():
     return np.random.default_rng(4).standard_normal((1024, 1024), np.float32).astype(np.float64)
 
 
+def upsample(coarse, h, w):
+    """Bilinear upsampling of a coarse grid to h x w (a smooth field)."""
+    yi = np.linspace(0, coarse.shape[0] - 1.001, h)
+    xi = np.linspace(0, coarse.shape[1] - 1.001, w)
+    y0, x0 = yi.astype(int), xi.astype(int)
+    fy, fx = (yi - y0)[:, None], (xi - x0)[None, :]
+    return (coarse[y0][:, x0] * (1 - fy) * (1 - fx) + coarse[y0 + 1][:, x0] * fy * (1 - fx)
+            + coarse[y0][:, x0 + 1] * (1 - fy) * fx + coarse[y0 + 1][:, x0 + 1] * fy * fx)
+
+
 def labels_i64():
     rng = np.random.default_rng(5)
     n = 4096
     coarse = rng.standard_normal((n // 64 + 2, n // 64 + 2))
-    # Smooth field: bilinear upsampling of a coarse random grid.
-    yi = np.linspace(0, coarse.shape[0] - 1.001, n)
-    xi = np.linspace(0, coarse.shape[1] - 1.001, n)
-    y0, x0 = yi.astype(int), xi.astype(int)
-    fy, fx = (yi - y0)[:, None], (xi - x0)[None, :]
-    f = (coarse[y0][:, x0] * (1 - fy) * (1 - fx) + coarse[y0 + 1][:, x0] * fy * (1 - fx)
-         + coarse[y0][:, x0 + 1] * (1 - fy) * fx + coarse[y0 + 1][:, x0 + 1] * fy * fx)
+    f = upsample(coarse, n, n)
     qs = np.quantile(f, [0.35] + list(np.linspace(0.35, 1, 12)[1:-1]))
     return np.digitize(f, qs).astype(np.int64)
 
@@ -103,8 +116,44 @@ def sparse_powerlaw():
     return m
 
 
+def bundled_image(name):
+    """A case that loads scikit-image's bundled picture `name` (no download), named img_<name>."""
+
+    def make():
+        import skimage.data
+
+        return np.ascontiguousarray(getattr(skimage.data, name)())
+
+    make.__name__ = make.__qualname__ = "img_" + name
+    make.__doc__ = f"skimage.data.{name}() as shipped in the scikit-image wheel."
+    return make
+
+
+IMAGES = [bundled_image(n) for n in ("coffee", "chelsea", "rocket", "brick", "grass", "gravel",
+                                     "text", "page", "camera", "horse")]
+
+
+def normalised_f64():
+    """The camera picture as a normalised float64 image: values k/255."""
+    import skimage.data
+
+    return skimage.data.camera().astype(np.float64) / 255.0
+
+
+def smooth_f32():
+    """1024x1024 float32: a few low-frequency sines and cosines plus an upsampled coarse grid."""
+    rng = np.random.default_rng(11)
+    n = 1024
+    y, x = np.mgrid[0:n, 0:n] / n
+    tau = 2 * np.pi
+    f = (np.sin(tau * (1.5 * x + 0.5 * y)) + 0.6 * np.cos(tau * (0.7 * x - 1.3 * y) + 0.4)
+         + 0.3 * np.sin(tau * 2.3 * y) * np.cos(tau * 1.1 * x))
+    f += 0.5 * upsample(rng.standard_normal((18, 18)), n, n)
+    return f.astype(np.float32)
+
+
 DENSE = [seed_ones_u64, seed_stars_f64, counts_i64, image_u16_as_f64, float32_in_f64,
-         labels_i64, bool_mask, nd_f32, random_f64]
+         labels_i64, bool_mask, nd_f32, random_f64, *IMAGES, normalised_f64, smooth_f32]
 
 
 SPARSE = [sparse_large, sparse_powerlaw]

@@ -38,6 +38,7 @@ use crate::error::{Error, Result, ResultExt};
 use crate::integrity::{Checked, Checksums, Verifier};
 use crate::meta::{ArrayMeta, StoredLayout, METADATA_KEY};
 use crate::narrow::{widen, Narrowing};
+use crate::predict::{Decoder, Transform};
 use crate::sizes::SizeReport;
 use crate::verify::Verified;
 use crate::with_dtype;
@@ -100,7 +101,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             None => None,
         };
         let meta = ArrayMeta::from_json(&json)?;
-        if verifier.is_none() && meta.format_minor() >= 3 {
+        if verifier.is_none() && meta.format_at_least(1, 3) {
             return Err(Error::CorruptMetadata(format!(
                 "a format {} file carries checksums, this one has none",
                 meta.format_version
@@ -234,13 +235,14 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     fn check_dense<T: Element>(self) -> Result<()> {
         let n = self.meta.value_column().narrowing();
         let cells = self.meta.cells()?;
+        let mut value_reader = self.value_reader(0)?;
         let (meta, _, batches) = self.batches()?;
         let (mut values, mut seen) = (Vec::<T>::new(), 0u64);
         let mut hasher = CellHasher::new::<T>(0);
         for batch in batches {
             let batch = batch?;
             values.clear();
-            widen(column(&batch, "value")?, &n, &mut values)?;
+            value_reader.widen(column(&batch, "value")?, &n, &mut values)?;
             hasher.push(&values);
             seen += values.len() as u64; // usize fits in u64
         }
@@ -251,6 +253,39 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             Some(h) => h.check("cells", &meta.shape, cells_from_blocks(hasher.finish())),
             None => Ok(()),
         }
+    }
+
+    /// Decodes row group `i` of a dense file opened from a path (with a handle of its own on
+    /// the file) and hands its logical values to `out`, a batch at a time: the transform
+    /// undone, widened to `T`, checked against the checksums (not the content hash, which
+    /// covers the whole array).
+    pub(crate) fn for_each_in_row_group<T: Element>(
+        &self,
+        i: usize,
+        out: &mut dyn FnMut(&[T]) -> Result<()>,
+    ) -> Result<()> {
+        self.check_dtype::<T>()?;
+        let groups = self.parquet.metadata().num_row_groups();
+        let (Some(path), StoredLayout::Dense, true) = (self.path.as_deref(), self.meta.layout, i < groups)
+        else {
+            return Err(Error::CorruptData(format!(
+                "row group {i} of {groups} of a {} file is not one to decode alone",
+                self.meta.layout.name()
+            )));
+        };
+        let v = self.meta.value_column();
+        let mut go = || {
+            decode_row_group(
+                path,
+                self.reader.verifier(),
+                &self.parquet,
+                &v.narrowing(),
+                v.transform,
+                i,
+                out,
+            )
+        };
+        go().in_file(path)
     }
 
     /// What checks the file's bytes (`None` for a file without checksums).
@@ -272,9 +307,16 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let fill = self.fill_scalar()?;
         let array = with_dtype!(n.stored, S => {
             let raw = Narrowing::identity(S::DTYPE);
+            let meta = self.meta.clone();
+            // The stored values are compared with the content hash of the logical values they
+            // widen to: a transform or scale that lies would otherwise go unseen here.
+            let checked = |a: ArrayD<S>| -> Result<DynArray> {
+                check_widened_hash(&meta, &n, &a).in_file(path.as_deref())?;
+                Ok(DynArray::from(a))
+            };
             match self.meta.layout {
-                StoredLayout::Dense => self.read_dense_with::<S>(&raw, false).map(DynArray::from),
-                StoredLayout::Runs => self.read_runs_with::<S>(&raw, false).map(DynArray::from),
+                StoredLayout::Dense => self.read_dense_with::<S>(&raw, false).and_then(checked),
+                StoredLayout::Runs => self.read_runs_with::<S>(&raw, false).and_then(checked),
                 StoredLayout::Sparse => {
                     let fill = narrowed_fill(fill, &n).to_element::<S>().ok_or_else(|| {
                         Error::CorruptData(format!(
@@ -292,6 +334,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         Ok(Narrowed {
             array,
             offset: n.offset,
+            scale: n.scale,
             dtype,
         })
     }
@@ -357,6 +400,16 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         }
     }
 
+    /// What undoes the value column's transform, if any, for a read that starts at row group
+    /// `first_group`.
+    fn value_reader(&self, first_group: usize) -> Result<ValueReader> {
+        ValueReader::new(
+            self.meta.value_column().transform,
+            self.parquet.metadata(),
+            first_group,
+        )
+    }
+
     /// Every record batch of the file.
     fn batches(
         self,
@@ -405,6 +458,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 return go().in_file(path.as_path());
             }
         }
+        let mut value_reader = self.value_reader(0).in_file(self.path.as_deref())?;
         let (meta, path, batches) = self.batches()?;
         let go = || -> Result<ArrayD<T>> {
             let shape = meta.shape_usize()?;
@@ -421,7 +475,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             for batch in batches {
                 let batch = batch?;
                 let from = values.len();
-                widen(column(&batch, "value")?, n, &mut values)?;
+                value_reader.widen(column(&batch, "value")?, n, &mut values)?;
                 hasher.push(&values[from..]);
             }
             if values.len() as u64 != cells {
@@ -631,7 +685,8 @@ fn read_dense_parallel<T: Element>(
                         // the caller.
                         let mut hasher =
                             (hash && start % BLOCK_CELLS == 0).then(|| CellHasher::new::<T>(start));
-                        decode_row_group(path, verifier, parquet, n, i, &mut |values: &[T]| {
+                        let transform = meta.value_column().transform;
+                        decode_row_group(path, verifier, parquet, n, transform, i, &mut |values: &[T]| {
                             let dst = part.get_mut(at..at + values.len()).ok_or_else(|| {
                                 Error::CorruptData(format!(
                                     "row group {i} holds more rows than its footer says"
@@ -691,12 +746,14 @@ fn decoded<R: ChunkReader + 'static>(
 }
 
 /// Decodes row group `i` of the dense file at `path` (with its own handle on the file) and hands
-/// its widened values to `out`, a batch at a time.
+/// its values, the value column's `transform` undone and widened by `n`, to `out`, a batch at a
+/// time.
 fn decode_row_group<T: Element>(
     path: &Path,
     verifier: Option<&Arc<Verifier>>,
     parquet: &ArrowReaderMetadata,
     n: &Narrowing,
+    transform: Option<Transform>,
     i: usize,
     out: &mut dyn FnMut(&[T]) -> Result<()>,
 ) -> Result<()> {
@@ -708,14 +765,50 @@ fn decode_row_group<T: Element>(
             .build()
             .map_err(|e| checked.explain(e.into()))
     })?;
+    let mut value_reader = ValueReader::new(transform, parquet.metadata(), i)?;
     let mut buf: Vec<T> = Vec::new();
     for batch in decoded(reader, checked) {
         let batch = batch?;
         buf.clear();
-        widen(column(&batch, "value")?, n, &mut buf)?;
+        value_reader.widen(column(&batch, "value")?, n, &mut buf)?;
         out(&buf)?;
     }
     Ok(())
+}
+
+/// Undoes a value column's transform (where it has one) before its values are widened, batch
+/// by batch, restarting at each row group.
+struct ValueReader(Option<Decoder>);
+
+impl ValueReader {
+    /// The reader of a column with `transform`, in a file whose row groups `parquet` lists,
+    /// for a read that starts at row group `first_group`.
+    fn new(
+        transform: Option<Transform>,
+        parquet: &parquet::file::metadata::ParquetMetaData,
+        first_group: usize,
+    ) -> Result<ValueReader> {
+        let Some(t) = transform else {
+            return Ok(ValueReader(None));
+        };
+        let mut starts = Vec::with_capacity(parquet.num_row_groups());
+        let mut at = 0u64;
+        for rg in parquet.row_groups() {
+            starts.push(at);
+            at = at.saturating_add(u64::try_from(rg.num_rows()).unwrap_or(u64::MAX));
+        }
+        let first = starts.get(first_group).copied().unwrap_or(at);
+        Ok(ValueReader(Some(Decoder::new(t, first, starts)?)))
+    }
+
+    /// Appends the values of `stored` (a batch of the value column), the transform undone and
+    /// widened by `n`, to `out`.
+    fn widen<T: Element>(&mut self, stored: &dyn Array, n: &Narrowing, out: &mut Vec<T>) -> Result<()> {
+        match &mut self.0 {
+            None => widen(stored, n, out),
+            Some(d) => widen(d.decode(stored)?.as_ref(), n, out),
+        }
+    }
 }
 
 /// The checksums recorded in the self-description `json`, read before the rest of it is
@@ -759,6 +852,27 @@ fn with_order<T: Element>(a: ArrayD<T>, order: Order) -> ArrayD<T> {
     }
 }
 
+/// Compares the content hash of `meta` (of the cells, when it has one) with the hash of the
+/// logical values that the stored values `stored` (a dense or runs array read narrowed) widen
+/// to by `n`.
+fn check_widened_hash<S: Element>(meta: &ArrayMeta, n: &Narrowing, stored: &ArrayD<S>) -> Result<()> {
+    let Some(h) = meta.content_hash.as_ref().filter(|h| h.of == "cells") else {
+        return Ok(());
+    };
+    with_dtype!(meta.dtype, T => {
+        let mut hasher = CellHasher::new::<T>(0);
+        let mut logical = Vec::<T>::new();
+        let mut cells = stored.iter().copied().peekable(); // C order, whatever the memory order
+        while cells.peek().is_some() {
+            let block: Vec<S> = cells.by_ref().take(BLOCK_CELLS).collect();
+            logical.clear();
+            widen(S::to_arrow(block).as_ref(), n, &mut logical)?;
+            hasher.push(&logical);
+        }
+        h.check("cells", &meta.shape, cells_from_blocks(hasher.finish()))
+    })
+}
+
 /// A fill value as it is stored: less the offset, as an integer where the column is one.
 fn narrowed_fill(fill: Scalar, n: &Narrowing) -> Scalar {
     match fill {
@@ -778,6 +892,8 @@ pub struct Narrowed {
     pub array: DynArray,
     /// Added back to each value by [`Narrowed::widen`].
     pub offset: i128,
+    /// For floats stored as integers: how [`Narrowed::widen`] scales them back.
+    pub scale: Option<crate::scale::Scale>,
     /// The original dtype.
     pub dtype: DType,
 }
@@ -788,6 +904,7 @@ impl Narrowed {
         let n = Narrowing {
             stored: self.array.dtype(),
             offset: self.offset,
+            scale: self.scale,
         };
         with_dtype!(self.dtype, T => {
             let mut out: Vec<T> = Vec::with_capacity(self.array.len());

@@ -61,12 +61,13 @@ use crate::with_dtype;
 use crate::write::{write_coo, WriteSummary};
 
 mod checked_store;
+mod decoded;
 mod result;
 mod views;
 
 use checked_store::CheckedStore;
 use result::{bad_result, coo_from_result, QueryResult};
-use views::{col_named, dense_view, runs_view, value_mapping};
+use views::{col_named, decoded_dense_view, dense_view, runs_view, value_mapping, ROW_NUMBER};
 
 /// The prefix of the hidden name under which the Parquet scan of an array is registered when a
 /// view with the array's name stands in front of it.
@@ -232,6 +233,30 @@ impl ArraySession {
             return Err(Error::SqlTable(format!(
                 "a table named '{name}' is already registered"
             )));
+        }
+        if meta.value_column().transform.is_some() {
+            // A transformed column is decoded by arrstore's own scan.
+            let scan_name = format!("{HIDDEN_PREFIX}{name}");
+            let table: Arc<dyn TableProvider> = Arc::new(decoded::table(abs, &meta, ROW_NUMBER)?);
+            self.ctx
+                .register_table(scan_name.as_str(), Arc::clone(&table))
+                .map_err(sql_error)?;
+            let scan = LogicalPlanBuilder::scan(scan_name.as_str(), provider_as_source(table), None)
+                .map_err(sql_error)?;
+            let plan = decoded_dense_view(scan, &meta.shape)?;
+            self.ctx
+                .register_table(name, Arc::new(ViewTable::new(plan, None)))
+                .map_err(sql_error)?;
+            self.arrays.insert(
+                name.to_string(),
+                RegisteredArray {
+                    name: name.to_string(),
+                    path: abs.to_path_buf(),
+                    meta,
+                    scan_name,
+                },
+            );
+            return Ok(());
         }
         let (value_type, value_expr) = value_mapping(&meta)?;
         let index = meta.index_columns();

@@ -9,7 +9,9 @@
 //! involved: views are inlined into the logical plan, `file_row_index()` is a built-in function
 //! that the Parquet scan turns into its row-number virtual column, so a cluster scheduler
 //! (DataFusion Ballista) receives ordinary Parquet scans, projections, filters, windows and
-//! unnests.
+//! unnests. The one exception is a dense array whose values carry a predictive transform
+//! (format 2.0): no column arithmetic undoes it, so arrstore's own scan decodes it
+//! (`decoded.rs`) and the view only adds the index columns.
 //!
 //! Row numbers: the Parquet scan computes `file_row_index()` only when the projection that asks
 //! for it ends up inside the scan, and DataFusion 55 can leave that projection above a filter or
@@ -38,7 +40,9 @@
 //! # Exactness
 //! Offsets are added in 64-bit integers when the stored type's range plus the offset fits
 //! (`BIGINT`, or `BIGINT UNSIGNED` for non-negative values), otherwise in `DECIMAL(38, 0)`, then
-//! cast to the dtype: the result is exactly the stored value plus the offset. NaN payloads of
+//! cast to the dtype: the result is exactly the stored value plus the offset. A scale (floats
+//! stored as integers `k`, format 2.0) divides or multiplies the cast integer by the recorded
+//! float in the dtype's arithmetic, which is the format's own definition of the value. NaN payloads of
 //! floats are not guaranteed in SQL results (NaN stays NaN).
 //!
 
@@ -47,8 +51,10 @@ use datafusion::common::ScalarValue;
 use datafusion::logical_expr::{cast, col, lit, Expr, LogicalPlan, LogicalPlanBuilder};
 
 use crate::coords::Coords;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::meta::{index_names, ArrayMeta};
+use crate::scale::ScaleOp;
 
 use super::sql_error;
 
@@ -57,12 +63,12 @@ use super::sql_error;
 pub(super) fn value_mapping(meta: &ArrayMeta) -> Result<(DataType, Option<Expr>)> {
     let v = meta.value_column();
     let dtype = meta.dtype;
-    if v.offset == 0 {
+    if v.offset == 0 && v.scale.is_none() {
         return Ok((dtype.arrow_type(), None));
     }
     let Some((smin, smax)) = v.stored_type.int_range() else {
         return Err(Error::CorruptMetadata(format!(
-            "an offset on a {} value column",
+            "an offset or scale on a {} value column",
             v.stored_type
         )));
     };
@@ -77,7 +83,7 @@ pub(super) fn value_mapping(meta: &ArrayMeta) -> Result<(DataType, Option<Expr>)
     let value = col_named(&v.name);
     let (table_type, sum) =
         if let (Ok(o), true) = (i64::try_from(off), fits(i64::MIN.into(), i64::MAX.into())) {
-            (DataType::Int64, value + lit(o))
+            (DataType::Int64, if o == 0 { value } else { value + lit(o) })
         } else if let (Ok(o), true) = (u64::try_from(off), fits(0, u64::MAX.into())) {
             (DataType::UInt64, value + lit(o))
         } else {
@@ -90,11 +96,25 @@ pub(super) fn value_mapping(meta: &ArrayMeta) -> Result<(DataType, Option<Expr>)
             let d = DataType::Decimal128(38, 0);
             (d, value + lit(ScalarValue::Decimal128(Some(off), 38, 0)))
         };
-    Ok((table_type, Some(cast(sum, dtype.arrow_type()))))
+    let logical = cast(sum, dtype.arrow_type());
+    let Some(scale) = v.scale else {
+        return Ok((table_type, Some(logical)));
+    };
+    // The integers are exact in the float type (at most 2^53 or 2^24, as the writer keeps
+    // them), and the float operation is IEEE 754's, as the format defines it.
+    let by = match dtype {
+        DType::F32 => lit(ScalarValue::Float32(Some(scale.by as f32))), // a float32 value, checked
+        _ => lit(ScalarValue::Float64(Some(scale.by))),
+    };
+    let scaled = match scale.op {
+        ScaleOp::Divide => logical / by,
+        ScaleOp::Multiply => logical * by,
+    };
+    Ok((table_type, Some(scaled)))
 }
 
 /// The name under which a view's scan passes each row's number in the file.
-const ROW_NUMBER: &str = "__arrstore_row_number";
+pub(super) const ROW_NUMBER: &str = "__arrstore_row_number";
 
 /// The name of the `SubqueryAlias` over the projection that adds [`ROW_NUMBER`].
 const ROW_NUMBER_ALIAS: &str = "__arrstore_rows";
@@ -126,6 +146,14 @@ pub(super) fn dense_view(scan: LogicalPlanBuilder, shape: &[u64], value: Expr) -
         .project(exprs)
         .and_then(|b| b.build())
         .map_err(sql_error)
+}
+
+/// The cells of a dense array over arrstore's own scan of a transformed value column, which
+/// passes each row's number as [`ROW_NUMBER`] beside the logical `value`.
+pub(super) fn decoded_dense_view(scan: LogicalPlanBuilder, shape: &[u64]) -> Result<LogicalPlan> {
+    let mut exprs = dense_index_exprs(shape, col_named(ROW_NUMBER))?;
+    exprs.push(col_named("value"));
+    scan.project(exprs).and_then(|b| b.build()).map_err(sql_error)
 }
 
 /// The index columns of a dense array, from the Parquet row number `row_number` (C order).

@@ -20,9 +20,10 @@ use crate::dtype::{DType, Element};
 use crate::dynarray::{DynArray, Order, Scalar};
 use crate::encode::{self, ColumnEncoding, EncodingChoice};
 use crate::error::{Error, Result, ResultExt};
-use crate::meta::{shape_u64, ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout};
+use crate::meta::{shape_u64, ArrayMeta, ColumnMeta, Estimates, Role, StoredLayout, TransformCandidate};
 use crate::narrow::{narrow, narrow_chunks, Narrowing, Scan};
 use crate::options::{Layout, WriteOptions, RUNS_MIN_SAVING_PERCENT};
+use crate::predict::TransformChoice;
 use crate::runs::{RunCount, Runs};
 use crate::table::TableWriter;
 pub use crate::table::WriteSummary;
@@ -197,15 +198,42 @@ fn write_cells<W: Write + Send, T: Element>(
         &ranges,
         matches!(opts.layout(), Layout::Auto | Layout::Runs),
     )?;
-    let dense_n = dense_scan.narrowing();
+    let mut dense_n = dense_scan.narrowing();
+    if dense_n.stored.is_float() && !opts.portable() {
+        // Floats that are not whole numbers may still be integers over a common scale.
+        if let Some(scaled) = scaled_narrowing(view, &sample, dense_n.stored.size())? {
+            dense_n = scaled;
+        }
+    }
     let cells_hash = crate::content::cells_from_blocks(blocks);
     let compression = opts.compression();
     let rg = opts.row_group_size();
 
     let dense_bytes = |choice: &EncodingChoice| scale(choice.best_bytes(), cells, sample.len());
+    // The predictive transforms of the dense column, measured where a dense table may be
+    // written and a plain Parquet reader's view of the values was not asked for.
+    let transform = match opts.layout() {
+        Layout::Auto | Layout::Dense if !opts.portable() || opts.transform().is_some() => {
+            let budget = opts.sample_cells(T::DTYPE);
+            crate::predict::choose(view, &dense_n, budget, compression, rg, opts.transform())?
+        }
+        _ => None,
+    };
+    let kept = transform.as_ref().filter(|t| t.transform.is_some());
+    // The dense column's encoding: of its residuals where a transform is kept.
+    let transformed_choice = |kept: &TransformChoice| -> Result<(EncodingChoice, u64)> {
+        let columns = [(kept.sample.clone(), kept.sample_type())];
+        let choice =
+            encode::choose_levels(&columns, vec![kept.kept_encodings.clone()], compression, rg)?.remove(0);
+        let bytes = scale(choice.best_bytes(), cells, kept.sample.len());
+        Ok((choice, bytes))
+    };
     let (layout, estimates, dense_choice) = match opts.layout() {
         Layout::Dense => {
-            let choice = encode::choose(&narrow(&sample, &dense_n), dense_n.stored, compression, rg)?;
+            let choice = match kept {
+                Some(k) => transformed_choice(k)?.0,
+                None => encode::choose(&narrow(&sample, &dense_n), dense_n.stored, compression, rg)?,
+            };
             (StoredLayout::Dense, None, Some(choice))
         }
         Layout::Sparse => (StoredLayout::Sparse, None, None),
@@ -241,8 +269,13 @@ fn write_cells<W: Write + Send, T: Element>(
             let sparse_bytes = sparse.estimate(nnz, &best[1..sparse_end], best[0]);
             let runs_bytes =
                 runs_sample.map(|r| scale(best[sparse_end..].iter().sum(), runs.runs(), r.len()));
+            let mut dense_estimate = scale(best[0], cells, sample.len());
+            if let Some(k) = kept {
+                // The transform's saving, measured on its own sample of whole rows.
+                dense_estimate = scale(dense_estimate, usize_of(k.kept_bytes), usize_of(k.none_bytes));
+            }
             let mut estimates = Estimates {
-                dense_bytes: scale(best[0], cells, sample.len()),
+                dense_bytes: dense_estimate,
                 sparse_bytes,
                 runs_bytes,
                 sampled_cells: sample.len() as u64, // usize fits in u64
@@ -254,10 +287,21 @@ fn write_cells<W: Write + Send, T: Element>(
                 }
                 _ if sparse_bytes < estimates.dense_bytes => (StoredLayout::Sparse, Some(estimates), None),
                 _ => {
-                    measured.truncate(1);
-                    columns.truncate(1);
-                    let choice = encode::choose_levels(&columns, measured, compression, rg)?.remove(0);
-                    estimates.dense_bytes = dense_bytes(&choice);
+                    let choice = match kept {
+                        Some(k) => {
+                            let (choice, bytes) = transformed_choice(k)?;
+                            estimates.dense_bytes = bytes;
+                            choice
+                        }
+                        None => {
+                            measured.truncate(1);
+                            columns.truncate(1);
+                            let choice =
+                                encode::choose_levels(&columns, measured, compression, rg)?.remove(0);
+                            estimates.dense_bytes = dense_bytes(&choice);
+                            choice
+                        }
+                    };
                     (StoredLayout::Dense, Some(estimates), Some(choice))
                 }
             }
@@ -277,31 +321,52 @@ fn write_cells<W: Write + Send, T: Element>(
         meta
     };
     let value_meta = |enc: ColumnEncoding| ColumnMeta {
-        name: "value".into(),
-        role: Role::Value,
-        axis: None,
-        stored_type: dense_n.stored,
-        offset: dense_n.offset,
         encoding: Some(enc.name().into()),
+        scale: dense_n.scale,
+        ..ColumnMeta::new("value", Role::Value, dense_n.stored, dense_n.offset)
     };
     match (layout, dense_choice) {
         (StoredLayout::Dense, Some(choice)) => {
             let (enc, codec) = (choice.best, choice.compression);
-            let meta = cell_meta(StoredLayout::Dense, vec![value_meta(enc)]);
+            let kept = kept.and_then(|k| k.transform);
+            let mut value = value_meta(enc);
+            if let Some(t) = &transform {
+                value.transform = t.transform;
+                value.stored_type = t.sample_type();
+                value.transform_candidates = t
+                    .measured
+                    .iter()
+                    .map(|(name, bytes)| TransformCandidate {
+                        name: name.clone(),
+                        sample_bytes: *bytes,
+                    })
+                    .collect();
+            }
+            let meta = cell_meta(StoredLayout::Dense, vec![value]);
             let mut table = TableWriter::new(
                 writer,
-                vec![(meta.columns[0].clone(), dense_n.stored.arrow_type(), enc, codec)],
+                vec![(
+                    meta.columns[0].clone(),
+                    meta.columns[0].stored_type.arrow_type(),
+                    enc,
+                    codec,
+                )],
                 cells,
                 opts,
             )?;
-            // Each worker reads and narrows its row group's cells a chunk at a time.
+            // Each worker reads and narrows its row group's cells a chunk at a time, and
+            // transforms them as a row group of their own.
             table.write_groups(cells, |_, rows| {
-                narrow_chunks(rows.len(), &dense_n, |push| {
+                let narrowed = narrow_chunks(rows.len(), &dense_n, |push| {
                     view.each_chunk_in(rows, SCAN_CHUNK, &mut |_, c| {
                         push(c);
                         Ok(())
                     })
-                })
+                })?;
+                match &kept {
+                    Some(t) => t.encode(narrowed.as_ref()),
+                    None => Ok(narrowed),
+                }
             })?;
             table.finish(meta)
         }
@@ -319,6 +384,72 @@ fn write_cells<W: Write + Send, T: Element>(
             write_sparse(writer, &coo, order, estimates, opts)
         }
     }
+}
+
+/// The most candidate scales checked on the whole array (each a pass over it, stopped at the
+/// first value it does not hold).
+const MAX_SCALES_CHECKED: usize = 8;
+
+/// The narrowing of `view`'s float cells as integers over a common scale, where one holds
+/// every cell and its integers are stored narrower than `narrower_than` bytes: the
+/// [`crate::scale::candidates`] of the `sample` are checked on every cell in turn (at most
+/// [`MAX_SCALES_CHECKED`]), in parallel parts, each stopping at the first value that fails.
+fn scaled_narrowing<T: Element>(
+    view: &dyn Cells<T>,
+    sample: &[T],
+    narrower_than: usize,
+) -> Result<Option<Narrowing>> {
+    let cells = view.cells();
+    let parts = crate::par::threads().min(cells.div_ceil(SCAN_CHUNK)).max(1);
+    // Part p is cells[bound(p)..bound(p + 1)] (exact in u128, at most `cells`).
+    let bound = |p: usize| usize::try_from(cells as u128 * p as u128 / parts as u128).unwrap_or(cells);
+    for scale in crate::scale::candidates(sample)
+        .into_iter()
+        .take(MAX_SCALES_CHECKED)
+    {
+        // Each part's integers' range, or `None` at the first value the scale does not hold.
+        let ranges = crate::par::map_indices(parts, |p| {
+            let mut range = Some((i128::MAX, i128::MIN));
+            let mut at = bound(p);
+            while let (Some((lo, hi)), true) = (&mut range, at < bound(p + 1)) {
+                let chunk = at..(at + SCAN_CHUNK).min(bound(p + 1));
+                at = chunk.end;
+                let mut held = true;
+                view.each_chunk_in(chunk, SCAN_CHUNK, &mut |_, c| {
+                    for v in c {
+                        let Some(k) = scale.integer_of(*v) else {
+                            held = false;
+                            break;
+                        };
+                        (*lo, *hi) = ((*lo).min(k), (*hi).max(k));
+                    }
+                    Ok(())
+                })?;
+                if !held {
+                    range = None;
+                }
+            }
+            Ok(range)
+        })?;
+        let Some((lo, hi)) = ranges
+            .into_iter()
+            .try_fold((i128::MAX, i128::MIN), |(lo, hi), r| {
+                r.map(|(a, b)| (lo.min(a), hi.max(b)))
+            })
+        else {
+            continue;
+        };
+        if lo > hi {
+            return Ok(None); // no cells
+        }
+        return Ok(crate::narrow::int_narrowing(lo, hi)
+            .filter(|n| n.stored.size() < narrower_than)
+            .map(|n| Narrowing {
+                scale: Some(scale),
+                ..n
+            }));
+    }
+    Ok(None)
 }
 
 /// What one pass over a dense array's cells finds.
@@ -410,6 +541,11 @@ fn scan_cells<T: Element>(
         all.blocks.extend(part.blocks);
     }
     Ok(all)
+}
+
+/// `v` as `usize`, saturating (a byte count, for [`scale`]).
+fn usize_of(v: u64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
 }
 
 /// `bytes * total / part`, rounded up; `bytes` when `part` is 0.

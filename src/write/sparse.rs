@@ -135,12 +135,9 @@ pub(crate) fn write_sparse<W: Write + Send, T: Element>(
     for (axis, (name, choice)) in index_names(ndim).into_iter().zip(&plan.choices).enumerate() {
         let stored = coo.coords(axis).dtype();
         let meta = ColumnMeta {
-            name,
-            role: Role::Index,
             axis: Some(axis),
-            stored_type: stored,
-            offset: 0,
             encoding: Some(choice.best.name().into()),
+            ..ColumnMeta::new(&name, Role::Index, stored, 0)
         };
         columns.push((meta, stored.arrow_type(), choice.best, choice.compression));
     }
@@ -161,12 +158,8 @@ pub(crate) fn write_sparse<W: Write + Send, T: Element>(
         .flatten();
     columns.push((
         ColumnMeta {
-            name: "value".into(),
-            role: Role::Value,
-            axis: None,
-            stored_type: n.stored,
-            offset: n.offset,
             encoding: Some(choice.best.name().into()),
+            ..ColumnMeta::new("value", Role::Value, n.stored, n.offset)
         },
         declared
             .as_ref()

@@ -16,7 +16,7 @@ use arrstore::{ArrayFile, DynArray, Error, Layout, WriteOptions};
 use parquet::basic::{Compression, Encoding};
 use serde_json::{json, Value};
 
-use crate::common::{forge, forge_with};
+use crate::common::{forge, forge_with, with_footer_text};
 
 /// The folder of bad files.
 fn dir() -> PathBuf {
@@ -117,8 +117,26 @@ bad_files! {
         Error::NotArrstore { key: "arrstore" }, "not an arrstore file: the Parquet metadata has no 'arrstore' key";
     metadata_not_json: "metadata_not_json.parquet" at Open =>
         Error::CorruptMetadata(_), "corrupt arrstore metadata: key must be a string";
-    format_version_2: "format_version_2.parquet" at Open =>
-        Error::UnsupportedVersion { .. }, "format version 2.0 is newer than this reader supports (1.3)";
+    format_version_3: "format_version_3.parquet" at Open =>
+        Error::UnsupportedVersion { .. }, "format version 3.0 is newer than this reader supports (2.0)";
+    transform_predictor_lies: "transform_predictor_lies.parquet" at Read =>
+        Error::ContentMismatch { .. }, "content hash mismatch: the cells read hash to ";
+    transform_distance_lies: "transform_distance_lies.parquet" at Read =>
+        Error::ContentMismatch { .. }, "content hash mismatch: the cells read hash to ";
+    transform_type_lies: "transform_type_lies.parquet" at Read =>
+        Error::CorruptData(_), "with offset 0 is not a uint8 value";
+    transform_residuals_wider: "transform_residuals_wider.parquet" at Open =>
+        Error::CorruptMetadata(_), "its residuals are unsigned and no wider than uint8, the column is uint16";
+    transform_in_format_1: "transform_in_format_1.parquet" at Open =>
+        Error::CorruptMetadata(_), "a format 1.4 file has a transform; transforms need format 2.0";
+    scale_lies: "scale_lies.parquet" at Read =>
+        Error::ContentMismatch { .. }, "content hash mismatch: the cells read hash to ";
+    scale_in_format_1: "scale_in_format_1.parquet" at Open =>
+        Error::CorruptMetadata(_), "column 'value' of a format 1.4 file has a scale; only a value column of format 2.0 may";
+    scale_on_integers: "scale_on_integers.parquet" at Open =>
+        Error::CorruptMetadata(_), "scale divide 255: a scale applies to float values, not uint8";
+    transform_on_runs: "transform_on_runs.parquet" at Open =>
+        Error::CorruptMetadata(_), "column 'value' of a runs array has a transform; only a dense array's values may";
     format_version_not_a_number: "format_version_not_a_number.parquet" at Open =>
         Error::CorruptMetadata(_), "format_version 'one' is not major.minor";
     dtype_complex128: "dtype_complex128.parquet" at Open =>
@@ -314,8 +332,10 @@ fn valid(a: &DynArray, layout: Layout) -> (Vec<u8>, Value) {
 /// A file of `a` as the library writes it, uncompressed.
 fn written(a: &DynArray, layout: Layout) -> Vec<u8> {
     let mut buf = Vec::new();
+    // Portable: the values as they are (no scale or transform), as format 1.x stores them.
     let opts = WriteOptions::default()
         .with_layout(layout)
+        .with_portable(true)
         .with_compression(Compression::UNCOMPRESSED);
     arrstore::write_dyn_to(&mut buf, a, &opts).unwrap();
     buf
@@ -443,6 +463,28 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
         with_meta(&m)
     };
 
+    // Format 2.0: a smooth 32x40 image stored with the median predictor (uint8 and uint16).
+    let smooth = |i: usize, j: usize| 3 * i + 2 * j + (i * j) % 7;
+    let image8 = ndarray::Array2::from_shape_fn((32, 40), |(i, j)| u8::try_from(smooth(i, j)).unwrap());
+    let image16 =
+        ndarray::Array2::from_shape_fn((32, 40), |(i, j)| u16::try_from(smooth(i, j) * 40).unwrap());
+    let median = arrstore::predict::Prediction {
+        predictor: arrstore::predict::Predictor::Median,
+        left: 1,
+        up: Some(40),
+    };
+    let predicted_opts = WriteOptions::default()
+        .with_layout(Layout::Dense)
+        .with_compression(Compression::UNCOMPRESSED)
+        .with_transform(median);
+    let (mut predicted, mut predicted16, mut scaled) = (Vec::new(), Vec::new(), Vec::new());
+    let dense = WriteOptions::default()
+        .with_layout(Layout::Dense)
+        .with_compression(Compression::UNCOMPRESSED);
+    arrstore::write_array_to(&mut scaled, &image8.mapv(|k| f64::from(k) / 255.0), &dense).unwrap();
+    arrstore::write_array_to(&mut predicted, &image8, &predicted_opts).unwrap();
+    arrstore::write_array_to(&mut predicted16, &image16, &predicted_opts).unwrap();
+
     let sparse = sparse_meta();
     let (s, some) = (&sparse, |v: &[u8]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>());
     let mut sparse_nnz_5 = sparse.clone();
@@ -516,8 +558,56 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
             ),
         ),
         (
-            "format_version_2.parquet",
-            edit(&|m| m["format_version"] = json!("2.0")),
+            "format_version_3.parquet",
+            edit(&|m| m["format_version"] = json!("3.0")),
+        ),
+        (
+            "transform_predictor_lies.parquet",
+            with_footer_text(&predicted, r#""predictor":"median""#, r#""predictor":"up"    "#),
+        ),
+        (
+            "transform_distance_lies.parquet",
+            with_footer_text(&predicted, r#""up":40}"#, r#""up":39}"#),
+        ),
+        (
+            "transform_type_lies.parquet",
+            with_footer_text(&predicted, r#""of_type":"uint8""#, r#""of_type":"int16""#),
+        ),
+        (
+            "transform_residuals_wider.parquet",
+            with_footer_text(&predicted16, r#""of_type":"uint16""#, r#""of_type":"uint8" "#),
+        ),
+        (
+            "transform_in_format_1.parquet",
+            with_footer_text(
+                &predicted,
+                r#""format_version":"2.0""#,
+                r#""format_version":"1.4""#,
+            ),
+        ),
+        (
+            "scale_lies.parquet",
+            with_footer_text(&scaled, r#""by":255.0"#, r#""by":254.0"#),
+        ),
+        (
+            "scale_in_format_1.parquet",
+            with_footer_text(&scaled, r#""format_version":"2.0""#, r#""format_version":"1.4""#),
+        ),
+        (
+            "scale_on_integers.parquet",
+            with_footer_text(&scaled, r#""dtype":"float64""#, r#""dtype":"uint8"  "#),
+        ),
+        (
+            "transform_on_runs.parquet",
+            runs_table(
+                &[0, 0, 1],
+                &[2, 1, 3],
+                &[7, 8, 9],
+                &runs_with(&|m| {
+                    m["columns"][2]["transform"] =
+                        json!({"predictor": "left", "of_type": "uint8", "left": 1});
+                }),
+            ),
         ),
         (
             "format_version_not_a_number.parquet",

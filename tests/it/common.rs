@@ -9,6 +9,7 @@ use std::sync::Arc;
 use arrow::array::ArrayRef;
 use arrow::datatypes::{Field, Schema};
 use arrow::record_batch::RecordBatch;
+use arrstore::ArrayFile;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
@@ -164,3 +165,27 @@ macro_rules! with_dtype {
     };
 }
 pub(crate) use with_dtype;
+
+/// `file` with `from` in its footer replaced by `to` (the same length) and the tail checksum
+/// recomputed, as a writer with a bug (or a forger) would leave it: every checksum matches.
+pub fn with_footer_text(file: &[u8], from: &str, to: &str) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let data_bytes = ArrayFile::new(bytes::Bytes::from(file.to_vec()))
+        .unwrap()
+        .meta()
+        .checksums
+        .as_ref()
+        .unwrap()
+        .data_bytes;
+    let start = usize::try_from(data_bytes).unwrap();
+    let mut out = file.to_vec();
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let at = start + find(&out[start..], from.as_bytes()).expect("the text is in the footer");
+    out[at..at + from.len()].copy_from_slice(to.as_bytes());
+    let key = br#""tail_crc":""#;
+    let digits = start + find(&out[start..], key).unwrap() + key.len();
+    out[digits..digits + 8].copy_from_slice(b"00000000");
+    let crc = crc32fast::hash(&out[start..]);
+    out[digits..digits + 8].copy_from_slice(format!("{crc:08x}").as_bytes());
+    out
+}

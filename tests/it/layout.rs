@@ -23,8 +23,13 @@ fn write<T: Element, D: Dimension>(a: &Array<T, D>, opts: &WriteOptions) -> (Byt
     (Bytes::from(buf), s)
 }
 
+/// Dense and portable: the values as they are (less an offset), the layout of format 1.x;
+/// the residuals of a transform and the integers of a scale (format 2.0) are checked in
+/// `transform.rs`.
 fn dense() -> WriteOptions {
-    WriteOptions::default().with_layout(Layout::Dense)
+    WriteOptions::default()
+        .with_layout(Layout::Dense)
+        .with_portable(true)
 }
 
 fn sparse() -> WriteOptions {
@@ -803,7 +808,8 @@ fn runs_of_other_ranks_and_auto_choice() {
     assert_eq!(s.meta.runs, Some(2 * 3 * 5));
     assert_eq!(column_u64(&file, "dim_1")[..6], [0, 0, 0, 0, 0, 1]);
     let line = Array1::from_shape_fn(1000, |i| (i / 100) as f64 * 0.5);
-    let (file, s) = write(&line, &WriteOptions::default().with_layout(Layout::Runs));
+    let runs = WriteOptions::default().with_layout(Layout::Runs);
+    let (file, s) = write(&line, &runs.clone().with_portable(true));
     assert_eq!(column_names(&read_footer(&file)), ["length", "value"]);
     assert_eq!(column_u64(&file, "length"), [100; 10]);
     assert_eq!(
@@ -811,6 +817,13 @@ fn runs_of_other_ranks_and_auto_choice() {
         DType::F32,
         "halves survive float32"
     );
+    // Not portable: halves are integers over a scale (halved).
+    let (file, s) = write(&line, &runs);
+    assert_eq!(column_u64(&file, "value"), (0..10).collect::<Vec<u64>>());
+    let v = s.meta.value_column();
+    assert_eq!(v.stored_type, DType::U8);
+    let scale = v.scale.expect("a scale");
+    assert_eq!(scale.apply::<f64>(3), Some(1.5), "{scale:?}");
 
     // Auto: long runs are stored as runs; distinct neighbours never measure runs at all.
     let (_, s) = write(&wandering_bands(400, 600), &WriteOptions::default());
@@ -851,7 +864,8 @@ fn arrays_without_a_fill_cell_are_dense_and_their_coo_is_not_measured() {
             "{name}: {e:?}"
         );
     }
-    let auto = WriteOptions::default;
+    // Portable: a transform scales the dense estimate by what it saves, which a COO does not.
+    let auto = || WriteOptions::default().with_portable(true);
     check("ones", &Array2::<u64>::ones((300, 70)), auto());
     check(
         "ramp",

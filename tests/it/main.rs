@@ -13,3 +13,4 @@ mod npy;
 mod npz_store;
 mod round_trip;
 mod sql;
+mod transform;

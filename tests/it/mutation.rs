@@ -81,8 +81,9 @@ struct Original {
     json: String,
     answers: BTreeMap<Cmd, Vec<u8>>,
     /// The same table rewritten as a format 1.2 file under the true self-description: the
-    /// baseline of the 1.2 lies (its footer and row groups differ, its values do not).
-    rewritten: Vec<u8>,
+    /// baseline of the 1.2 lies (its footer and row groups differ, its values do not). `None`
+    /// for a file of format 2.0 (a scale or transform), which format 1.2 cannot describe.
+    rewritten: Option<Vec<u8>>,
     answers_1_2: BTreeMap<Cmd, Vec<u8>>,
 }
 
@@ -90,7 +91,12 @@ impl Original {
     /// The file a mutant of `class` was made from, and the answers it gives.
     fn baseline(&self, class: Class) -> (&[u8], &BTreeMap<Cmd, Vec<u8>>) {
         match class {
-            Class::Lie12 => (&self.rewritten, &self.answers_1_2),
+            Class::Lie12 => (
+                self.rewritten
+                    .as_deref()
+                    .expect("1.2 lies are made of 1.x files only"),
+                &self.answers_1_2,
+            ),
             _ => (&self.bytes, &self.answers),
         }
     }
@@ -161,6 +167,17 @@ fn arrays() -> Vec<Spec> {
         1_000_000_000_000 + i64::try_from(i * 80 + j).unwrap()
     });
     let runs_1d = Array1::from_shape_fn(5000, |i| i8::try_from(i / 300).unwrap() - 8);
+    // Format 2.0: a smooth RGB image, a smooth float field, pixels normalised as k / 255.
+    let rgb = Array3::from_shape_fn((40, 50, 3), |(i, j, c)| {
+        u16::try_from(i * 30 + j * 20 + c * 7).unwrap()
+    })
+    .mapv(|v| v + u16::try_from(rng.below(4)).unwrap());
+    let smooth = Array2::from_shape_fn((80, 90), |(i, j)| {
+        ((i as f32) * 0.05).sin() + ((j as f32) * 0.03).cos()
+    });
+    let normalised = Array2::from_shape_fn((70, 60), |(i, j)| {
+        f64::from(u8::try_from((i * 3 + j) % 256).unwrap()) / 255.0
+    });
     vec![
         spec("f64-random-dense", random_f64.into_dyn(), Layout::Dense).rows(9000),
         spec("f32-1d-auto", f32s.into_dyn(), Layout::Auto),
@@ -182,6 +199,9 @@ fn arrays() -> Vec<Spec> {
             Layout::Auto,
         ),
         spec("i8-1d-runs", runs_1d.into_dyn(), Layout::Runs),
+        spec("u16-rgb-predicted", rgb.into_dyn(), Layout::Dense).rows(5000),
+        spec("f32-smooth-predicted", smooth.into_dyn(), Layout::Dense),
+        spec("f64-normalised-scaled", normalised.into_dyn(), Layout::Auto),
     ]
 }
 
@@ -220,7 +240,7 @@ fn originals(dir: &Path) -> Vec<Original> {
         let mut bytes = Vec::new();
         let summary = arrstore::write_dyn_to(&mut bytes, &array, &opts).unwrap();
         let json = json_of(&bytes);
-        let rewritten = rewrite_as_1_2(&bytes, &json);
+        let rewritten = (!summary.meta.format_at_least(2, 0)).then(|| rewrite_as_1_2(&bytes, &json));
         let mut o = Original {
             name: name.to_string(),
             layout: summary.meta.layout,
@@ -231,10 +251,13 @@ fn originals(dir: &Path) -> Vec<Original> {
             rewritten,
             answers_1_2: BTreeMap::new(),
         };
-        for (file, answers, what) in [
-            (&o.bytes, &mut o.answers, "original"),
-            (&o.rewritten, &mut o.answers_1_2, "rewritten-1.2"),
-        ] {
+        let versions = [
+            Some((&o.bytes, &mut o.answers, "original")),
+            o.rewritten
+                .as_ref()
+                .map(|r| (r, &mut o.answers_1_2, "rewritten-1.2")),
+        ];
+        for (file, answers, what) in versions.into_iter().flatten() {
             run_commands(
                 file,
                 &dir.join(format!("{what}-{i}.parquet")),
@@ -258,7 +281,7 @@ fn originals(dir: &Path) -> Vec<Original> {
             Cmd::Sql,
         ] {
             assert!(
-                o.answers[&cmd] == o.answers_1_2[&cmd],
+                o.rewritten.is_none() || o.answers[&cmd] == o.answers_1_2[&cmd],
                 "{name}: {cmd} differs on the file rewritten as format 1.2"
             );
         }
@@ -342,9 +365,15 @@ enum Lie {
     ColumnName,
     /// The first axis a million times longer (rewritten files only: the text grows).
     HugeAxis,
+    /// Another predictor of the value column's transform.
+    Predictor,
+    /// The transform's distance to the neighbour above one more.
+    UpDistance,
+    /// The scale's number changed in its last integer digit.
+    ScaleBy,
 }
 
-const LIES: [Lie; 14] = [
+const LIES: [Lie; 17] = [
     Lie::Version,
     Lie::ShapeSwap,
     Lie::AxisChange,
@@ -359,6 +388,9 @@ const LIES: [Lie; 14] = [
     Lie::IndexAxis,
     Lie::ColumnName,
     Lie::HugeAxis,
+    Lie::Predictor,
+    Lie::UpDistance,
+    Lie::ScaleBy,
 ];
 
 /// Whether a file without (valid) checksums can tell this lie from the truth at all: the lying
@@ -418,9 +450,10 @@ fn tell(json: &str, lie: Lie, in_place: bool) -> Option<String> {
     let replace_at =
         |at: usize, old: usize, new: &str| format!("{}{}{}", &json[..at], new, &json[at + old..]);
     match lie {
-        Lie::Version => json
-            .contains("\"format_version\":\"1.3\"")
-            .then(|| json.replace("\"1.3\"", "\"1.2\"")),
+        Lie::Version => [("\"1.4\"", "\"1.3\""), ("\"2.0\"", "\"1.4\"")]
+            .into_iter()
+            .find(|(from, _)| json.contains(&format!("\"format_version\":{from}")))
+            .map(|(from, to)| json.replacen(from, to, 1)),
         Lie::ShapeSwap => {
             let start = json.find("\"shape\":[")? + 9;
             let end = start + json[start..].find(']')?;
@@ -489,6 +522,23 @@ fn tell(json: &str, lie: Lie, in_place: bool) -> Option<String> {
         Lie::ColumnName => json
             .contains("\"name\":\"value\"")
             .then(|| json.replace("\"name\":\"value\"", "\"name\":\"valuf\"")),
+        // Padded with spaces after the name, which JSON allows, to keep the length.
+        Lie::Predictor => [
+            ("\"median\"", "\"up\"    "),
+            ("\"average\"", "\"left\"   "),
+            ("\"left\"", "\"up\"  "),
+        ]
+        .into_iter()
+        .find(|(from, _)| json.contains(&format!("\"predictor\":{from}")))
+        .map(|(from, to)| {
+            json.replacen(
+                &format!("\"predictor\":{from}"),
+                &format!("\"predictor\":{to}"),
+                1,
+            )
+        }),
+        Lie::UpDistance => bump_number(json, "\"up\":"),
+        Lie::ScaleBy => bump_number(json, "\"by\":"),
     }
 }
 
@@ -609,7 +659,7 @@ fn lie_mutants(original: usize, o: &Original) -> Vec<Mutant> {
                 patch_in_place(&o.bytes, &o.json, &told, true),
             ));
         }
-        if let Some(told) = tell(&o.json, lie, false) {
+        if let Some(told) = tell(&o.json, lie, false).filter(|_| o.rewritten.is_some()) {
             out.push(mk(Class::Lie12, rewrite_as_1_2(&o.bytes, &told)));
         }
     }

@@ -92,6 +92,10 @@ pub struct WriteArgs {
     /// and other Arrow readers load them as dictionary arrays (Rust readers decode them slower).
     #[arg(long)]
     pub arrow_dictionary: bool,
+    /// Store values that plain Parquet readers (pyarrow, DuckDB) read directly: no predictive
+    /// transform (a dense file's column then holds the values, less an offset at most).
+    #[arg(long)]
+    pub portable: bool,
     /// Replace the output if it exists.
     #[arg(short, long)]
     pub force: bool,

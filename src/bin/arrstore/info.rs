@@ -116,6 +116,49 @@ pub fn run(a: &InfoArgs) -> Result<()> {
             thousands(c.uncompressed_bytes),
         )?;
     }
+    for c in &r.columns {
+        if let Some(s) = &c.scale {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "scale of '{}': the values are the stored integers (plus the offset) {} {} (format 2.0)",
+                c.name,
+                match s.op {
+                    arrstore::scale::ScaleOp::Divide => "divided by",
+                    arrstore::scale::ScaleOp::Multiply => "multiplied by",
+                },
+                s.by
+            )?;
+        }
+    }
+    let dense = r.layout == arrstore::StoredLayout::Dense;
+    for c in r
+        .columns
+        .iter()
+        .filter(|c| dense && c.role == arrstore::meta::Role::Value)
+    {
+        writeln!(out)?;
+        match (&c.transform, c.transform_candidates.is_empty()) {
+            (Some(t), _) => writeln!(
+                out,
+                "transform of '{}': {t}; the column stores residuals (format 2.0)",
+                c.name
+            )?,
+            (None, false) => writeln!(out, "transform of '{}': none", c.name)?,
+            (None, true) => writeln!(
+                out,
+                "transform of '{}': none (none measured: written portable or before format 1.4, \
+                 or no predictor estimated smaller than the values)",
+                c.name
+            )?,
+        }
+        if !c.transform_candidates.is_empty() {
+            writeln!(out, "{:<48}{:>14}", "  candidates measured", "sample bytes")?;
+            for m in &c.transform_candidates {
+                writeln!(out, "  {:<46}{:>14}", m.name, thousands(m.sample_bytes))?;
+            }
+        }
+    }
     Ok(())
 }
 

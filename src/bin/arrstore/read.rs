@@ -109,7 +109,7 @@ fn read_store(a: &ReadArgs, quiet: bool, to_npz: bool, limit: Option<u64>) -> Re
 /// Bytes of the dense array a read produces.
 fn dense_bytes(meta: &ArrayMeta, narrowed: bool) -> Result<u64> {
     let itemsize = if narrowed {
-        meta.value_column().stored_type.size()
+        meta.value_column().narrowing().stored.size()
     } else {
         meta.dtype.size()
     };

@@ -18,6 +18,7 @@ pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
         .with_compression(a.compression)
         .with_row_group_size(a.row_group_size)
         .with_arrow_dictionary(a.arrow_dictionary)
+        .with_portable(a.portable)
         .with_overwrite(a.force);
     if let Some(f) = &a.fill {
         opts = opts.with_fill(*f);
@@ -84,18 +85,21 @@ fn report(quiet: bool, output: &Path, summary: &WriteSummary) -> Result<()> {
     } else {
         format!("{:.2}x larger", fmt::ratio(disk, memory.max(1)))
     };
-    let offset = if v.offset != 0 {
+    let mut offset = if v.offset != 0 {
         format!(" + {}", v.offset)
     } else {
         String::new()
     };
+    if let Some(t) = &v.transform {
+        offset.push_str(&format!(", predicted: {}", t.predictor.name()));
+    }
     writeln!(
         std::io::stdout(),
         "{}: {} {} -> {layout}, values as {}{offset}; {} in memory -> {} on disk ({change})",
         output.display(),
         m.dtype,
         fmt::shape(&m.shape),
-        v.stored_type,
+        v.narrowing().stored,
         fmt::bytes(memory),
         fmt::bytes(disk),
     )?;

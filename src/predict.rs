@@ -1,0 +1,893 @@
+//! Predictive transforms of dense numeric columns: the column stores each cell less a
+//! prediction from its neighbours, so that smooth images and fields, whose cells are close to
+//! their neighbours, store small residuals that Parquet's encodings and zstd code in few bits.
+//!
+//! # Spec card (format 2.0)
+//! A dense file's value column may carry a `transform`:
+//! `{"predictor": "median", "of_type": "uint8", "left": 3, "up": 2304}`.
+//! - `of_type` is a numeric type of width `W` bits: the values the transform works on are the
+//!   narrowed values `s` of the column (`s + offset` is the logical value) as `of_type`.
+//!   Each is mapped to `u`, a `W`-bit unsigned number that keeps their order: `s` itself for an
+//!   unsigned `of_type`, `s` with its sign bit flipped for a signed one; for a float, its bit
+//!   pattern with the sign bit flipped when it is clear and every bit flipped when it is set
+//!   (every pattern, NaN payloads and -0.0 included, maps to its own `u`).
+//! - `left` (at least 1) and `up` (greater than `left`; absent for `left`-only predictors) are
+//!   distances, in cells of the C-order column, of the neighbours a cell is predicted from:
+//!   `a` at `i - left`, `b` at `i - up` and `c` at `i - up - left`. For an image of shape
+//!   `(h, w)`, `left = 1` and `up = w`; for `(h, w, 3)` with channels apart, `left = 3` and
+//!   `up = 3w`.
+//! - The prediction restarts at the first row of each Parquet row group: a cell `p` rows into
+//!   its row group is predicted as `0` when `p < left`, as `a` when `left <= p < up + left` (or
+//!   when there is no `up`), and otherwise by the predictor:
+//!   `left`: `a`; `up`: `b`; `average`: `floor((a + b) / 2)`; `median` (LOCO-I, JPEG-LS's):
+//!   `min(a, b)` if `c >= max(a, b)`, `max(a, b)` if `c <= min(a, b)`, else `a + b - c`.
+//!   So every row group decodes alone.
+//! - The stored value is the residual `r = (u - prediction) mod 2^W`, read as a signed `W`-bit
+//!   number `d` and zig-zag mapped to `(2d) xor (d >> (W - 1))` (0, -1, 1, -2 .. become 0, 1, 2,
+//!   3 ..). The column's `stored_type` is unsigned and no wider than `of_type`; a reader refuses
+//!   a stored value of `2^W` or more.
+//!
+//! The writer measures each candidate (none, and the predictors over each neighbourhood the
+//! shape offers) on a sample of whole rows and keeps the smallest (see [`choose`]).
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Float32Array, Float64Array, Int64Array, UInt64Array};
+use arrow::datatypes::{DataType, Float32Type, Float64Type, Int64Type, UInt64Type};
+use parquet::basic::Compression;
+
+use crate::cells::{Cells, SCAN_CHUNK};
+use crate::dtype::{DType, Element};
+use crate::encode;
+use crate::error::{Error, Result};
+use crate::narrow::{narrow, Narrowing};
+
+/// How a cell is predicted from its neighbours (see the [module](self) docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Predictor {
+    /// The left neighbour `a`.
+    Left,
+    /// The neighbour above, `b`.
+    Up,
+    /// `floor((a + b) / 2)`.
+    Average,
+    /// LOCO-I's median edge detector over `a`, `b` and `c` (JPEG-LS).
+    Median,
+}
+
+impl Predictor {
+    /// The snake-case name, as in the metadata.
+    pub fn name(self) -> &'static str {
+        match self {
+            Predictor::Left => "left",
+            Predictor::Up => "up",
+            Predictor::Average => "average",
+            Predictor::Median => "median",
+        }
+    }
+
+    /// Whether the predictor uses the neighbour above.
+    pub fn needs_up(self) -> bool {
+        self != Predictor::Left
+    }
+}
+
+/// A prediction asked for by a writer ([`crate::WriteOptions::with_transform`]): the
+/// predictor and its neighbours' distances; the type it works in is the column's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prediction {
+    /// How each cell is predicted.
+    pub predictor: Predictor,
+    /// The distance, in cells (C order), of the left neighbour.
+    pub left: u64,
+    /// The distance, in cells, of the neighbour above.
+    pub up: Option<u64>,
+}
+
+/// A predictive transform of a dense value column, as recorded in its metadata.
+///
+/// ```
+/// use arrstore::predict::{Predictor, Transform};
+/// let t = Transform { predictor: Predictor::Median, of_type: arrstore::DType::U8, left: 3, up: Some(300) };
+/// assert_eq!(t.to_string(), "median (left 3, up 300) over uint8");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Transform {
+    /// How each cell is predicted.
+    pub predictor: Predictor,
+    /// The narrowed type the prediction works in.
+    pub of_type: DType,
+    /// The distance, in cells, of the left neighbour.
+    pub left: u64,
+    /// The distance, in cells, of the neighbour above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up: Option<u64>,
+}
+
+impl std::fmt::Display for Transform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (left {}", self.predictor.name(), self.left)?;
+        if let Some(up) = self.up {
+            write!(f, ", up {up}")?;
+        }
+        write!(f, ") over {}", self.of_type)
+    }
+}
+
+impl Transform {
+    /// The width `W` of the arithmetic, in bits.
+    fn bits(&self) -> u32 {
+        u32::try_from(self.of_type.size() * 8).unwrap_or(64)
+    }
+
+    /// Checks the transform as read from a file whose value column is stored as `stored`.
+    pub fn check(&self, stored: DType) -> Result<()> {
+        let bad = |m: String| Err(Error::CorruptMetadata(format!("transform {self}: {m}")));
+        if self.of_type == DType::Bool {
+            return bad("it works on numbers, not bool".into());
+        }
+        if !matches!(stored, DType::U8 | DType::U16 | DType::U32 | DType::U64)
+            || stored.size() > self.of_type.size()
+        {
+            return bad(format!(
+                "its residuals are unsigned and no wider than {}, the column is {stored}",
+                self.of_type
+            ));
+        }
+        if self.left == 0 {
+            return bad("the left neighbour's distance is 0".into());
+        }
+        match self.up {
+            Some(up) if up <= self.left => bad(format!(
+                "the neighbour above ({up} cells back) must be farther than the left one"
+            )),
+            None if self.predictor.needs_up() => bad("the predictor needs a neighbour above".into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The mask of `W` bits.
+    fn mask(&self) -> u64 {
+        u64::MAX >> (64 - self.bits())
+    }
+
+    /// The prediction of the cell `p` rows into its row group, whose earlier values are
+    /// `hist[..p]` (ordered `W`-bit values).
+    #[inline]
+    fn predict(&self, hist: &[u64], p: usize, left: usize, up: usize) -> u64 {
+        if p < left {
+            return 0;
+        }
+        let a = hist[p - left];
+        if up == 0 || p < up + left {
+            return a;
+        }
+        let b = hist[p - up];
+        match self.predictor {
+            Predictor::Left => a,
+            Predictor::Up => b,
+            Predictor::Average => (a >> 1) + (b >> 1) + (a & b & 1),
+            Predictor::Median => {
+                let c = hist[p - up - left];
+                let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                if c >= hi {
+                    lo
+                } else if c <= lo {
+                    hi
+                } else {
+                    hi - (c - lo)
+                }
+            }
+        }
+    }
+
+    /// The distances as `usize` (`up` 0 when absent), or an error for a file whose distances do
+    /// not fit this machine.
+    fn distances(&self) -> Result<(usize, usize)> {
+        let too_far = |d: u64| Error::CorruptMetadata(format!("transform {self}: a distance of {d} cells"));
+        let left = usize::try_from(self.left).map_err(|_| too_far(self.left))?;
+        let up = usize::try_from(self.up.unwrap_or(0)).map_err(|_| too_far(self.up.unwrap_or(0)))?;
+        Ok((left, up))
+    }
+
+    /// The zig-zag residuals of `values` (ordered `W`-bit values of one row group).
+    fn residuals(&self, values: &[u64]) -> Vec<u64> {
+        let (left, up) = self.distances().expect("a writer's distances fit in usize");
+        let (mask, bits) = (self.mask(), self.bits());
+        values
+            .iter()
+            .enumerate()
+            .map(|(p, &u)| zigzag(u.wrapping_sub(self.predict(values, p, left, up)) & mask, bits))
+            .collect()
+    }
+
+    /// The transformed column of a row group whose narrowed values are `narrowed` (an array of
+    /// `of_type`): the residuals as the unsigned type of `of_type`'s width.
+    pub(crate) fn encode(&self, narrowed: &dyn Array) -> Result<ArrayRef> {
+        let ordered = to_ordered(narrowed, self.of_type)?;
+        let zz = UInt64Array::from(self.residuals(&ordered));
+        Ok(arrow::compute::cast(&zz, &self.residual_type().arrow_type())?)
+    }
+
+    /// The stored type of the residuals: the unsigned type of `of_type`'s width.
+    pub fn residual_type(&self) -> DType {
+        match self.of_type.size() {
+            1 => DType::U8,
+            2 => DType::U16,
+            4 => DType::U32,
+            _ => DType::U64,
+        }
+    }
+}
+
+/// `r` (a `W`-bit value) read as signed and zig-zag mapped.
+#[inline]
+fn zigzag(r: u64, bits: u32) -> u64 {
+    let shift = 64 - bits;
+    let d = ((r << shift) as i64) >> shift; // sign-extended: a bit pattern, by design
+    ((d << 1) ^ (d >> 63)) as u64 & (u64::MAX >> shift) // a bit pattern, by design
+}
+
+/// The inverse of [`zigzag`] (a `W`-bit value back).
+#[inline]
+fn unzigzag(z: u64, bits: u32) -> u64 {
+    let d = (z >> 1) ^ (z & 1).wrapping_neg();
+    d & (u64::MAX >> (64 - bits))
+}
+
+/// The values of an array of `of` (an integer or float type of `W` bits) as ordered `W`-bit
+/// values in `u64`: unsigned integers as they are, signed ones with the sign bit flipped,
+/// floats' bit patterns with the sign bit flipped when it is clear and every bit flipped when
+/// it is set (so that larger floats map to larger numbers, and every bit pattern, NaN payloads
+/// and -0.0 included, to its own).
+fn to_ordered(values: &dyn Array, of: DType) -> Result<Vec<u64>> {
+    let bits = u32::try_from(of.size() * 8).unwrap_or(64);
+    let sign = 1u64 << (bits - 1);
+    let mask = u64::MAX >> (64 - bits);
+    let float = |b: u64| if b & sign == 0 { b | sign } else { !b & mask };
+    Ok(match of {
+        DType::F32 => values
+            .as_primitive_opt::<Float32Type>()
+            .ok_or_else(|| not_of(values, of))?
+            .values()
+            .iter()
+            .map(|v| float(u64::from(v.to_bits())))
+            .collect(),
+        DType::F64 => values
+            .as_primitive_opt::<Float64Type>()
+            .ok_or_else(|| not_of(values, of))?
+            .values()
+            .iter()
+            .map(|v| float(v.to_bits()))
+            .collect(),
+        _ if of.is_signed() => {
+            let wide = arrow::compute::cast(values, &DataType::Int64)?;
+            let wide = wide.as_primitive::<Int64Type>();
+            wide.values().iter().map(|&v| (v as u64 ^ sign) & mask).collect() // bit pattern
+        }
+        _ => {
+            let wide = arrow::compute::cast(values, &DataType::UInt64)?;
+            wide.as_primitive::<UInt64Type>().values().to_vec()
+        }
+    })
+}
+
+/// The error for an array that is not of the type a transform works in.
+fn not_of(values: &dyn Array, of: DType) -> Error {
+    Error::CorruptData(format!(
+        "a transform over {of} was given a column of {}",
+        values.data_type()
+    ))
+}
+
+/// Ordered `W`-bit values back as an array of `of` (the inverse of [`to_ordered`]).
+fn from_ordered(values: Vec<u64>, of: DType) -> Result<ArrayRef> {
+    let bits = u32::try_from(of.size() * 8).unwrap_or(64);
+    let sign = 1u64 << (bits - 1);
+    let mask = u64::MAX >> (64 - bits);
+    let float = |u: u64| if u & sign != 0 { u ^ sign } else { !u & mask };
+    let shift = 64 - bits;
+    Ok(match of {
+        DType::F32 => Arc::new(Float32Array::from_iter_values(
+            // Below 2^32: the mask keeps 32 bits.
+            values
+                .into_iter()
+                .map(|u| f32::from_bits(u32::try_from(float(u)).unwrap_or(0))),
+        )),
+        DType::F64 => Arc::new(Float64Array::from_iter_values(
+            values.into_iter().map(|u| f64::from_bits(float(u))),
+        )),
+        _ if of.is_signed() => {
+            // Sign-extend the W-bit pattern: a bit pattern, by design.
+            let wide = Int64Array::from_iter_values(
+                values
+                    .into_iter()
+                    .map(|v| (((v ^ sign) << shift) as i64) >> shift),
+            );
+            arrow::compute::cast(&wide, &of.arrow_type())?
+        }
+        _ => arrow::compute::cast(&UInt64Array::from(values), &of.arrow_type())?,
+    })
+}
+
+/// Undoes a transform batch by batch, restarting at each row group.
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    t: Transform,
+    left: usize,
+    up: usize,
+    /// The decoded ordered values of the current row group: all of them, or (once there are
+    /// more than `up + left`, the farthest a prediction looks back) at least the last
+    /// `up + left`, so that `hist.len()` is the cell's place in its row group wherever the
+    /// restart rule depends on it.
+    hist: Vec<u64>,
+    /// The first rows of the row groups still to come (ascending), and the column's row next.
+    restarts: std::collections::VecDeque<u64>,
+    row: u64,
+}
+
+impl Decoder {
+    /// A decoder of `t` for a column whose first row is `first_row` and whose later row groups
+    /// start at `restarts`.
+    pub(crate) fn new(t: Transform, first_row: u64, restarts: Vec<u64>) -> Result<Decoder> {
+        let (left, up) = t.distances()?;
+        Ok(Decoder {
+            t,
+            left,
+            up,
+            hist: Vec::new(),
+            restarts: restarts.into_iter().filter(|&r| r > first_row).collect(),
+            row: first_row,
+        })
+    }
+
+    /// The values (an array of the transform's `of_type`) of the next batch of residuals.
+    pub(crate) fn decode(&mut self, residuals: &dyn Array) -> Result<ArrayRef> {
+        if residuals.null_count() > 0 {
+            return Err(Error::CorruptData(format!(
+                "column holds {} nulls; arrstore columns have none",
+                residuals.null_count()
+            )));
+        }
+        let wide = arrow::compute::cast(residuals, &DataType::UInt64)?;
+        let (mask, bits) = (self.t.mask(), self.t.bits());
+        let (left, up) = (self.left, self.up);
+        let keep = up + left;
+        let mut out = Vec::with_capacity(wide.len());
+        for &z in wide.as_primitive::<UInt64Type>().values() {
+            if z > mask {
+                return Err(Error::CorruptData(format!(
+                    "residual {z} at row {} exceeds the {bits}-bit range of transform {}",
+                    self.row, self.t
+                )));
+            }
+            if self.restarts.front() == Some(&self.row) {
+                self.restarts.pop_front();
+                self.hist.clear();
+            }
+            let p = self.hist.len();
+            let u = unzigzag(z, bits).wrapping_add(self.t.predict(&self.hist, p, left, up)) & mask;
+            self.hist.push(u);
+            out.push(u);
+            self.row += 1;
+            if self.hist.len() >= 2 * keep.max(SCAN_CHUNK) {
+                self.hist.drain(..self.hist.len() - keep);
+            }
+        }
+        from_ordered(out, self.t.of_type)
+    }
+}
+
+/// The least saving, in percent of the untransformed sample's bytes, for which a transform is
+/// taken: a plain Parquet reader sees an untransformed column's values directly.
+pub const TRANSFORM_MIN_SAVING_PERCENT: u64 = 2;
+
+/// The predictors measured for each neighbourhood, after a cheap estimate keeps the most
+/// promising ones (see [`choose`]).
+const MEASURED_PREDICTORS: usize = 2;
+
+/// What [`choose`] measured and kept.
+#[derive(Debug, Clone)]
+pub(crate) struct TransformChoice {
+    /// The transform kept (`None`: the values as they are).
+    pub transform: Option<Transform>,
+    /// Each candidate measured (`"none"` first) with the sample's bytes under its best
+    /// encoding.
+    pub measured: Vec<(String, u64)>,
+    /// The kept candidate's sample column and its smallest measurement, to choose its
+    /// encoding and scale the dense estimate.
+    pub sample: ArrayRef,
+    /// The bytes of the sample untransformed and under the kept candidate.
+    pub none_bytes: u64,
+    /// See `none_bytes`.
+    pub kept_bytes: u64,
+    /// The kept candidate's measured encodings (for [`encode::choose_levels`]).
+    pub kept_encodings: Vec<(encode::ColumnEncoding, u64)>,
+    /// The stored type of the narrowed values, untransformed.
+    pub narrowed: DType,
+}
+
+impl TransformChoice {
+    /// The stored type of the kept candidate's column.
+    pub fn sample_type(&self) -> DType {
+        self.transform.map_or(self.narrowed, |t| t.residual_type())
+    }
+}
+
+/// The neighbourhoods `(left, up)` worth predicting from for an array of `shape` (C order):
+/// cells along the last axis (`up` the last axis' length, where there are rows of more than
+/// one cell); and, for a last axis of 2 to 4 (channels) under two more axes, pixels along the
+/// second-to-last axis with channels apart.
+pub fn neighbourhoods(shape: &[usize]) -> Vec<(u64, Option<u64>)> {
+    let n = shape.len();
+    let cells: usize = shape.iter().product();
+    let mut out = Vec::new();
+    if cells < 2 || n == 0 {
+        return out;
+    }
+    let last = shape[n - 1] as u64; // usize fits in u64
+    let rows = n >= 2 && last > 1 && cells / shape[n - 1] > 1;
+    out.push((1, rows.then_some(last)));
+    if n >= 3 && (2..=4).contains(&last) && shape[n - 2] > 1 {
+        let up = last * shape[n - 2] as u64; // at most the cells
+        out.push((
+            last,
+            (cells / shape[n - 1] / shape[n - 2] > 1 || shape[n - 3] > 1).then_some(up),
+        ));
+    }
+    out
+}
+
+/// Chooses the transform of a dense column of `view`'s cells narrowed by `n`, by measuring:
+/// on up to 16 blocks of whole rows spread over the array (about `budget` cells in all, each
+/// block predicted as a row group of its own), the column untransformed and the
+/// [`MEASURED_PREDICTORS`] predictors of each neighbourhood whose residuals a cheap estimate
+/// (the bits of their zig-zag magnitudes) finds smallest, where the estimate is below the
+/// values' own (their distances from the middle of their range), each under every encoding at
+/// `compression`. The smallest is kept where it saves [`TRANSFORM_MIN_SAVING_PERCENT`].
+/// `None` where nothing was measured: a bool column, fewer than 2 cells, or no predictor
+/// estimated smaller than the values. `forced` measures that prediction alone and keeps it.
+pub(crate) fn choose<T: Element>(
+    view: &dyn Cells<T>,
+    n: &Narrowing,
+    budget: usize,
+    compression: Compression,
+    row_group_size: usize,
+    forced: Option<Prediction>,
+) -> Result<Option<TransformChoice>> {
+    let hoods = match forced {
+        Some(f) => vec![(f.left, f.up)],
+        None => neighbourhoods(view.shape()),
+    };
+    if n.stored == DType::Bool || hoods.is_empty() {
+        return Ok(None);
+    }
+    if let Some(f) = forced {
+        let t = Transform {
+            predictor: f.predictor,
+            of_type: n.stored,
+            left: f.left,
+            up: f.up,
+        };
+        let cells = view.cells() as u64; // usize fits in u64
+        t.check(t.residual_type())
+            .map_err(|e| Error::BadTransform(e.to_string().replace("corrupt metadata: ", "")))?;
+        if f.up.unwrap_or(f.left) > cells.max(1) {
+            return Err(Error::BadTransform(format!(
+                "{t}: a distance beyond the array's {cells} cells"
+            )));
+        }
+    }
+    let row = hoods
+        .iter()
+        .filter_map(|&(l, u)| u.map(|u| u + l))
+        .max()
+        .unwrap_or(1);
+    let row = usize::try_from(row).unwrap_or(usize::MAX);
+    let blocks = sample_blocks(view.cells(), row, budget);
+    let mut cells: Vec<T> = Vec::new();
+    let mut starts = Vec::new();
+    for b in &blocks {
+        starts.push(cells.len());
+        view.each_chunk_in(b.clone(), SCAN_CHUNK, &mut |_, c| {
+            cells.extend_from_slice(c);
+            Ok(())
+        })?;
+    }
+    let narrowed = narrow(&cells, n);
+    drop(cells);
+    let probe = Transform {
+        predictor: Predictor::Left,
+        of_type: n.stored,
+        left: 1,
+        up: None,
+    };
+    let ordered = to_ordered(narrowed.as_ref(), n.stored)?;
+    // Each candidate's residuals, block by block (each block restarts as a row group does).
+    let residuals_of = |t: &Transform| -> Vec<u64> {
+        let mut out = Vec::with_capacity(ordered.len());
+        for (i, &s) in starts.iter().enumerate() {
+            let e = starts.get(i + 1).copied().unwrap_or(ordered.len());
+            out.extend(t.residuals(&ordered[s..e]));
+        }
+        out
+    };
+    let predictors: Vec<Predictor> = match forced {
+        Some(f) => vec![f.predictor],
+        None => vec![
+            Predictor::Left,
+            Predictor::Up,
+            Predictor::Average,
+            Predictor::Median,
+        ],
+    };
+    // The predictors of each neighbourhood ranked by the bits of their residuals' zig-zag
+    // magnitudes (one candidate's residuals held at a time); the best are measured, where they
+    // take fewer bits than the values' distances from the middle of their range.
+    let (lo, hi) = ordered
+        .iter()
+        .fold((u64::MAX, 0), |(lo, hi), &u| (lo.min(u), hi.max(u)));
+    let mid = lo / 2 + hi / 2;
+    let bits = probe.bits();
+    let mask = probe.mask();
+    let none_cost: u64 = ordered
+        .iter()
+        .map(|&u| u64::from(64 - zigzag(u.wrapping_sub(mid) & mask, bits).leading_zeros()))
+        .sum();
+    let mut candidates: Vec<Transform> = Vec::new();
+    for (left, up) in hoods {
+        let mut scored: Vec<(Transform, u64)> = predictors
+            .iter()
+            .filter(|p| up.is_some() || !p.needs_up())
+            .map(|&predictor| {
+                let t = Transform {
+                    predictor,
+                    of_type: n.stored,
+                    left,
+                    up,
+                };
+                let cost = residuals_of(&t)
+                    .iter()
+                    .map(|&z| u64::from(64 - z.leading_zeros()))
+                    .sum();
+                (t, cost)
+            })
+            .collect();
+        scored.sort_by_key(|c| c.1);
+        candidates.extend(
+            scored
+                .into_iter()
+                .filter(|c| forced.is_some() || c.1 < none_cost)
+                .take(MEASURED_PREDICTORS)
+                .map(|c| c.0),
+        );
+    }
+    if candidates.is_empty() {
+        // No predictor's residuals are smaller than the values themselves: nothing to measure.
+        return Ok(None);
+    }
+    let residual_type = probe.residual_type();
+    let mut columns: Vec<(ArrayRef, DType)> = vec![(narrowed, n.stored)];
+    for t in &candidates {
+        let zz = UInt64Array::from(residuals_of(t));
+        columns.push((
+            arrow::compute::cast(&zz, &t.residual_type().arrow_type())?,
+            residual_type,
+        ));
+    }
+    let measured = encode::measure_candidates(&columns, compression, row_group_size)?;
+    let best = |m: &[(encode::ColumnEncoding, u64)]| m.iter().map(|(_, b)| *b).min().unwrap_or(u64::MAX);
+    let none_bytes = best(&measured[0]);
+    let mut names = vec![("none".to_string(), none_bytes)];
+    let mut kept = 0;
+    for (i, t) in candidates.iter().enumerate() {
+        let bytes = best(&measured[i + 1]);
+        names.push((t.to_string(), bytes));
+        if bytes < best(&measured[kept]) {
+            kept = i + 1;
+        }
+    }
+    let kept_bytes = best(&measured[kept]);
+    if forced.is_some() {
+        kept = 1;
+    } else if kept > 0 && kept_bytes * 100 > none_bytes * (100 - TRANSFORM_MIN_SAVING_PERCENT) {
+        kept = 0;
+    }
+    let mut measured = measured;
+    let mut columns = columns;
+    Ok(Some(TransformChoice {
+        transform: (kept > 0).then(|| candidates[kept - 1]),
+        measured: names,
+        sample: columns.swap_remove(kept).0,
+        none_bytes,
+        kept_bytes: best(&measured[kept]),
+        kept_encodings: measured.swap_remove(kept),
+        narrowed: n.stored,
+    }))
+}
+
+/// Up to 16 blocks of whole rows (`row` cells each; the blocks start at multiples of `row`)
+/// spread evenly over `cells` cells, about `budget` cells in all, each at least two rows
+/// (where the array has them), so that predictions from the row above are measured.
+#[allow(clippy::single_range_in_vec_init)] // a list of one range, by design
+fn sample_blocks(cells: usize, row: usize, budget: usize) -> Vec<std::ops::Range<usize>> {
+    const BLOCKS: usize = 16;
+    let row = row.max(1);
+    let block = (budget / BLOCKS / row * row).max(2 * row);
+    if block.saturating_mul(BLOCKS) >= cells || budget >= cells {
+        let whole = budget.max(block).min(cells);
+        if whole == cells {
+            return vec![0..cells];
+        }
+    }
+    let count = (budget / block).clamp(1, BLOCKS);
+    let stride = cells / count;
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for i in 0..count {
+        let start = (i * stride) / row * row;
+        let start = start.max(out.last().map_or(0, |r| r.end));
+        let end = (start + block).min(cells);
+        if start < end {
+            out.push(start..end);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(predictor: Predictor, of_type: DType, left: u64, up: Option<u64>) -> Transform {
+        Transform {
+            predictor,
+            of_type,
+            left,
+            up,
+        }
+    }
+
+    #[test]
+    fn zigzag_is_a_bijection_on_w_bits() {
+        for bits in [8u32, 16] {
+            let n = 1u64 << bits;
+            let mut seen = vec![false; usize::try_from(n).unwrap()];
+            for r in 0..n {
+                let z = zigzag(r, bits);
+                assert!(z < n);
+                assert_eq!(unzigzag(z, bits), r);
+                seen[usize::try_from(z).unwrap()] = true;
+            }
+            assert!(seen.iter().all(|&s| s));
+        }
+        assert_eq!(zigzag(0, 8), 0);
+        assert_eq!(zigzag(255, 8), 1); // -1
+        assert_eq!(zigzag(1, 8), 2);
+        assert_eq!(zigzag(128, 8), 255); // -128
+        for r in [0, 1, u64::MAX, u64::MAX / 2, 1 << 63, 12345] {
+            assert_eq!(unzigzag(zigzag(r, 64), 64), r);
+        }
+        assert_eq!(zigzag(u64::MAX, 64), 1);
+    }
+
+    #[test]
+    fn the_median_predictor_is_loco_i() {
+        let m = t(Predictor::Median, DType::U8, 1, Some(2));
+        // hist: c, b, a at distances 3, 2, 1 from p = 3.
+        let at = |c: u64, b: u64, a: u64| m.predict(&[c, b, a], 3, 1, 2);
+        assert_eq!(at(10, 5, 7), 5); // c >= max: min
+        assert_eq!(at(1, 5, 7), 7); // c <= min: max
+        assert_eq!(at(6, 5, 7), 6); // a + b - c
+        assert_eq!(at(u64::MAX - 1, u64::MAX, u64::MAX - 2), u64::MAX - 1);
+        let avg = t(Predictor::Average, DType::U64, 1, Some(2));
+        assert_eq!(avg.predict(&[0, u64::MAX, u64::MAX], 3, 1, 2), u64::MAX);
+        assert_eq!(avg.predict(&[0, 3, 4], 3, 1, 2), 3);
+    }
+
+    #[test]
+    fn round_trips_in_every_width_with_restarts() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for of in [
+            DType::I8,
+            DType::U8,
+            DType::I16,
+            DType::U16,
+            DType::I32,
+            DType::U32,
+            DType::I64,
+            DType::U64,
+        ] {
+            for (predictor, left, up) in [
+                (Predictor::Left, 1, None),
+                (Predictor::Up, 1, Some(7)),
+                (Predictor::Average, 3, Some(12)),
+                (Predictor::Median, 1, Some(5)),
+                (Predictor::Median, 3, Some(4)),
+            ] {
+                let tr = t(predictor, of, left, up);
+                let values: Vec<i64> = (0..500)
+                    .map(|i| {
+                        let (lo, hi) = of.int_range().unwrap();
+                        let v = match next() % 4 {
+                            0 => lo,
+                            1 => hi,
+                            _ => i128::from(next() as i64),
+                        };
+                        let v = v.clamp(lo, hi) + i128::from(i % 3) - 1;
+                        let v = v.clamp(lo, hi);
+                        i64::try_from(v).unwrap_or(v as i64) // u64 above i64: bit pattern
+                    })
+                    .collect();
+                let wide: ArrayRef = if of.is_signed() {
+                    Arc::new(Int64Array::from(values.clone()))
+                } else {
+                    Arc::new(UInt64Array::from_iter_values(values.iter().map(|&v| v as u64)))
+                };
+                let narrowed = arrow::compute::cast(&wide, &of.arrow_type()).unwrap();
+                // Two row groups: 0..300 and 300..500.
+                let mut stored = tr.encode(&narrowed.slice(0, 300)).unwrap();
+                let second = tr.encode(&narrowed.slice(300, 200)).unwrap();
+                stored = arrow::compute::concat(&[stored.as_ref(), second.as_ref()]).unwrap();
+                assert_eq!(stored.data_type(), &tr.residual_type().arrow_type());
+                // Decoded in uneven batches that straddle the restart.
+                let mut dec = Decoder::new(tr, 0, vec![0, 300]).unwrap();
+                let mut parts = Vec::new();
+                for (s, l) in [(0, 1), (1, 250), (251, 100), (351, 149)] {
+                    parts.push(dec.decode(&stored.slice(s, l)).unwrap());
+                }
+                let refs: Vec<&dyn Array> = parts.iter().map(|p| p.as_ref()).collect();
+                let back = arrow::compute::concat(&refs).unwrap();
+                assert_eq!(&back, &narrowed, "{tr}");
+                // A decoder that starts at the second row group.
+                let mut dec = Decoder::new(tr, 300, vec![0, 300]).unwrap();
+                assert_eq!(
+                    &dec.decode(&stored.slice(300, 200)).unwrap(),
+                    &narrowed.slice(300, 200)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn floats_round_trip_bit_for_bit() {
+        let specials = [
+            0.0,
+            -0.0,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MIN_POSITIVE,
+            -1e-310,
+        ];
+        let mut x = 77u64;
+        let f64s: Vec<f64> = (0..400)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                match i % 5 {
+                    0 => f64::from_bits(x),
+                    1 => specials[(x % 8) as usize],
+                    _ => (i as f64 * 0.01).sin() + (x % 3) as f64 * 1e-9,
+                }
+            })
+            .collect();
+        let f32s: Vec<f32> = f64s
+            .iter()
+            .map(|&v| v as f32)
+            .chain([f32::from_bits(0x7f80_0001), -0.0])
+            .collect();
+        let arrays: [(ArrayRef, DType); 2] = [
+            (Arc::new(Float64Array::from(f64s)), DType::F64),
+            (Arc::new(Float32Array::from(f32s)), DType::F32),
+        ];
+        for (values, of) in arrays {
+            for (predictor, left, up) in [
+                (Predictor::Left, 1, None),
+                (Predictor::Median, 1, Some(20)),
+                (Predictor::Average, 2, Some(9)),
+            ] {
+                let tr = t(predictor, of, left, up);
+                tr.check(tr.residual_type()).unwrap();
+                let stored = tr.encode(values.as_ref()).unwrap();
+                let back = Decoder::new(tr, 0, vec![0]).unwrap().decode(&stored).unwrap();
+                let bits = |a: &ArrayRef| -> Vec<u64> {
+                    match of {
+                        DType::F64 => a
+                            .as_primitive::<Float64Type>()
+                            .values()
+                            .iter()
+                            .map(|v| v.to_bits())
+                            .collect(),
+                        _ => a
+                            .as_primitive::<Float32Type>()
+                            .values()
+                            .iter()
+                            .map(|v| u64::from(v.to_bits()))
+                            .collect(),
+                    }
+                };
+                assert_eq!(bits(&back), bits(&values), "{tr}");
+            }
+        }
+        // The order is kept: -1 < -0 < 0 < 1.
+        let o = to_ordered(&Float64Array::from(vec![-1.0, -0.0, 0.0, 1.0]), DType::F64).unwrap();
+        assert!(o.windows(2).all(|w| w[0] < w[1]), "{o:?}");
+    }
+
+    #[test]
+    fn a_residual_beyond_w_bits_is_an_error() {
+        let tr = t(Predictor::Left, DType::U8, 1, None);
+        let stored = arrow::array::UInt16Array::from(vec![1u16, 2, 256]);
+        let e = Decoder::new(tr, 0, vec![0]).unwrap().decode(&stored).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("residual 256 at row 2 exceeds the 8-bit range"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_transforms_are_refused() {
+        let cases = [
+            (
+                t(Predictor::Left, DType::Bool, 1, None),
+                DType::U8,
+                "works on numbers",
+            ),
+            (
+                t(Predictor::Left, DType::U8, 1, None),
+                DType::U16,
+                "no wider than uint8",
+            ),
+            (t(Predictor::Left, DType::I16, 1, None), DType::I16, "unsigned"),
+            (t(Predictor::Left, DType::U8, 0, None), DType::U8, "distance is 0"),
+            (t(Predictor::Median, DType::U8, 3, Some(3)), DType::U8, "farther"),
+            (
+                t(Predictor::Up, DType::U8, 1, None),
+                DType::U8,
+                "needs a neighbour above",
+            ),
+        ];
+        for (tr, stored, msg) in cases {
+            let e = tr.check(stored).unwrap_err().to_string();
+            assert!(e.contains(msg), "{tr}: {e}");
+        }
+        t(Predictor::Median, DType::I64, 3, Some(9))
+            .check(DType::U8)
+            .unwrap();
+    }
+
+    #[test]
+    fn neighbourhoods_follow_the_shape() {
+        assert_eq!(neighbourhoods(&[5]), vec![(1, None)]);
+        assert_eq!(neighbourhoods(&[1]), vec![]);
+        assert_eq!(neighbourhoods(&[4, 6]), vec![(1, Some(6))]);
+        assert_eq!(neighbourhoods(&[4, 1]), vec![(1, None)]);
+        assert_eq!(neighbourhoods(&[1, 6]), vec![(1, None)]);
+        assert_eq!(neighbourhoods(&[8, 6, 3]), vec![(1, Some(3)), (3, Some(18))]);
+        assert_eq!(neighbourhoods(&[8, 6, 5]), vec![(1, Some(5))]);
+    }
+
+    #[test]
+    fn sample_blocks_are_whole_rows_in_range() {
+        assert_eq!(sample_blocks(100, 10, 1000), vec![0..100]);
+        let b = sample_blocks(1_000_000, 1000, 100_000);
+        assert_eq!(b.len(), 16);
+        assert!(b
+            .iter()
+            .all(|r| r.start % 1000 == 0 && r.len() % 1000 == 0 && r.end <= 1_000_000));
+        assert!(b.windows(2).all(|w| w[0].end <= w[1].start));
+        // Rows longer than the budget: still two rows a block.
+        let b = sample_blocks(10_000_000, 1_000_000, 100_000);
+        assert_eq!(b, vec![0..2_000_000]);
+    }
+}
