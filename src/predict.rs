@@ -20,7 +20,8 @@
 //!   its row group is predicted as `0` when `p < left`, as `a` when `left <= p < up + left` (or
 //!   when there is no `up`), and otherwise by the predictor:
 //!   `left`: `a`; `up`: `b`; `average`: `floor((a + b) / 2)`; `median` (LOCO-I, JPEG-LS's):
-//!   `min(a, b)` if `c >= max(a, b)`, `max(a, b)` if `c <= min(a, b)`, else `a + b - c`.
+//!   `min(a, b)` if `c >= max(a, b)`, `max(a, b)` if `c <= min(a, b)`, else `a + b - c`;
+//!   `gradient`: `a + b - c` modulo `2^W`.
 //!   So every row group decodes alone.
 //! - The stored value is the residual `r = (u - prediction) mod 2^W`, read as a signed `W`-bit
 //!   number `d` and zig-zag mapped to `(2d) xor (d >> (W - 1))` (0, -1, 1, -2 .. become 0, 1, 2,
@@ -54,6 +55,8 @@ pub enum Predictor {
     Average,
     /// LOCO-I's median edge detector over `a`, `b` and `c` (JPEG-LS).
     Median,
+    /// The plane through the three neighbours, `a + b - c` (modulo `2^W`): smooth fields.
+    Gradient,
 }
 
 impl Predictor {
@@ -64,6 +67,7 @@ impl Predictor {
             Predictor::Up => "up",
             Predictor::Average => "average",
             Predictor::Median => "median",
+            Predictor::Gradient => "gradient",
         }
     }
 
@@ -83,13 +87,24 @@ pub struct Prediction {
     pub left: u64,
     /// The distance, in cells, of the neighbour above.
     pub up: Option<u64>,
+    /// A colour transform of each pixel's `left` channels first.
+    pub colour: Option<Colour>,
+}
+
+/// A reversible colour transform of the channels of each pixel, before prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Colour {
+    /// YCoCg-R (lossless, by lifting) of the first three channels `R, G, B` of each group of
+    /// `left` cells; a fourth channel passes as it is.
+    YcocgR,
 }
 
 /// A predictive transform of a dense value column, as recorded in its metadata.
 ///
 /// ```
 /// use arrstore::predict::{Predictor, Transform};
-/// let t = Transform { predictor: Predictor::Median, of_type: arrstore::DType::U8, left: 3, up: Some(300) };
+/// let t = Transform { predictor: Predictor::Median, of_type: arrstore::DType::U8, left: 3, up: Some(300), colour: None };
 /// assert_eq!(t.to_string(), "median (left 3, up 300) over uint8");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -103,6 +118,9 @@ pub struct Transform {
     /// The distance, in cells, of the neighbour above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub up: Option<u64>,
+    /// A colour transform of each pixel's `left` channels before prediction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub colour: Option<Colour>,
 }
 
 impl std::fmt::Display for Transform {
@@ -111,14 +129,27 @@ impl std::fmt::Display for Transform {
         if let Some(up) = self.up {
             write!(f, ", up {up}")?;
         }
-        write!(f, ") over {}", self.of_type)
+        write!(f, ") over {}", self.of_type)?;
+        if self.colour.is_some() {
+            write!(f, ", colours as YCoCg-R")?;
+        }
+        Ok(())
     }
 }
 
 impl Transform {
-    /// The width `W` of the arithmetic, in bits.
-    fn bits(&self) -> u32 {
+    /// The width of the values, `W`, in bits.
+    fn value_bits(&self) -> u32 {
         u32::try_from(self.of_type.size() * 8).unwrap_or(64)
+    }
+
+    /// The width of the arithmetic, in bits: `W`, or `2W` after a colour transform (whose
+    /// chroma differences take `W + 1` bits).
+    fn bits(&self) -> u32 {
+        match self.colour {
+            Some(_) => 2 * self.value_bits(),
+            None => self.value_bits(),
+        }
     }
 
     /// Checks the transform as read from a file whose value column is stored as `stored`.
@@ -128,12 +159,18 @@ impl Transform {
             return bad("it works on numbers, not bool".into());
         }
         if !matches!(stored, DType::U8 | DType::U16 | DType::U32 | DType::U64)
-            || stored.size() > self.of_type.size()
+            || stored.size() > self.residual_type().size()
         {
             return bad(format!(
                 "its residuals are unsigned and no wider than {}, the column is {stored}",
-                self.of_type
+                self.residual_type()
             ));
+        }
+        if self.colour.is_some() && !(self.of_type.is_integer() && self.of_type.size() <= 4) {
+            return bad(format!("a colour transform of {} values", self.of_type));
+        }
+        if self.colour.is_some() && !(3..=4).contains(&self.left) {
+            return bad(format!("a colour transform of pixels of {} channels", self.left));
         }
         if self.left == 0 {
             return bad("the left neighbour's distance is 0".into());
@@ -168,6 +205,8 @@ impl Transform {
             Predictor::Left => a,
             Predictor::Up => b,
             Predictor::Average => (a >> 1) + (b >> 1) + (a & b & 1),
+            // Modulo 2^W: the callers keep W bits of what they add or subtract it from.
+            Predictor::Gradient => a.wrapping_add(b).wrapping_sub(hist[p - up - left]),
             Predictor::Median => {
                 let c = hist[p - up - left];
                 let (lo, hi) = if a < b { (a, b) } else { (b, a) };
@@ -205,19 +244,83 @@ impl Transform {
     /// The transformed column of a row group whose narrowed values are `narrowed` (an array of
     /// `of_type`): the residuals as the unsigned type of `of_type`'s width.
     pub(crate) fn encode(&self, narrowed: &dyn Array) -> Result<ArrayRef> {
-        let ordered = to_ordered(narrowed, self.of_type)?;
+        let mut ordered = to_ordered(narrowed, self.of_type)?;
+        if self.colour.is_some() {
+            self.colour_forward(&mut ordered)?;
+        }
         let zz = UInt64Array::from(self.residuals(&ordered));
         Ok(arrow::compute::cast(&zz, &self.residual_type().arrow_type())?)
     }
 
-    /// The stored type of the residuals: the unsigned type of `of_type`'s width.
+    /// The stored type of the residuals: the unsigned type of the arithmetic's width.
     pub fn residual_type(&self) -> DType {
-        match self.of_type.size() {
-            1 => DType::U8,
-            2 => DType::U16,
-            4 => DType::U32,
+        match self.bits() {
+            8 => DType::U8,
+            16 => DType::U16,
+            32 => DType::U32,
             _ => DType::U64,
         }
+    }
+
+    /// YCoCg-R of each group of `left` ordered `W`-bit values (`R, G, B` and, of four, a
+    /// channel that passes): `Co = R - B`, `t = B + (Co >> 1)`, `Cg = G - t`,
+    /// `Y = t + (Cg >> 1)`, stored as `Y`, `Co + 2^W`, `Cg + 2^W` (`>>` an arithmetic shift).
+    fn colour_forward(&self, values: &mut [u64]) -> Result<()> {
+        let (n, off) = (self.pixel()?, 1i64 << self.value_bits());
+        if !values.len().is_multiple_of(n) {
+            return Err(Error::CorruptData(format!(
+                "{} values do not make whole pixels of {n} channels",
+                values.len()
+            )));
+        }
+        for px in values.chunks_exact_mut(n) {
+            // W is at most 32: every value fits in i64, and so do the sums.
+            let (r, g, b) = (px[0] as i64, px[1] as i64, px[2] as i64);
+            let co = r - b;
+            let t = b + (co >> 1);
+            let cg = g - t;
+            let y = t + (cg >> 1);
+            // Each in [0, 2^(W+1)): non-negative.
+            (px[0], px[1], px[2]) = (y as u64, (co + off) as u64, (cg + off) as u64);
+        }
+        Ok(())
+    }
+
+    /// The inverse of [`Transform::colour_forward`] for one pixel, or an error where the
+    /// values it gives lie outside `W` bits (a corrupt file).
+    fn colour_inverse(&self, px: &mut [u64]) -> Result<()> {
+        let bits = self.value_bits();
+        let off = 1i64 << bits;
+        // Below 2^64 and at most 2W <= 64 bits: as i128, exact.
+        let (y, co, cg) = (
+            i128::from(px[0]),
+            i128::from(px[1]) - i128::from(off),
+            i128::from(px[2]) - i128::from(off),
+        );
+        let t = y - (cg >> 1);
+        let g = cg + t;
+        let b = t - (co >> 1);
+        let r = b + co;
+        let range = 0..(1i128 << bits);
+        if ![r, g, b].iter().all(|v| range.contains(v)) {
+            return Err(Error::CorruptData(format!(
+                "the colour transform of {} gives ({r}, {g}, {b}), outside {bits} bits",
+                self
+            )));
+        }
+        // In [0, 2^W): non-negative and below 2^32.
+        (px[0], px[1], px[2]) = (r as u64, g as u64, b as u64);
+        Ok(())
+    }
+
+    /// The channels of a pixel under a colour transform: `left`, checked.
+    fn pixel(&self) -> Result<usize> {
+        usize::try_from(self.left)
+            .ok()
+            .filter(|n| (3..=4).contains(n))
+            .ok_or_else(|| {
+                Error::CorruptMetadata(format!("transform {self}: pixels of {} channels", self.left))
+            })
     }
 }
 
@@ -325,6 +428,8 @@ pub(crate) struct Decoder {
     /// The first rows of the row groups still to come (ascending), and the column's row next.
     restarts: std::collections::VecDeque<u64>,
     row: u64,
+    /// Under a colour transform: the decoded values of a pixel not yet whole.
+    pending: Vec<u64>,
 }
 
 impl Decoder {
@@ -339,10 +444,13 @@ impl Decoder {
             hist: Vec::new(),
             restarts: restarts.into_iter().filter(|&r| r > first_row).collect(),
             row: first_row,
+            pending: Vec::new(),
         })
     }
 
-    /// The values (an array of the transform's `of_type`) of the next batch of residuals.
+    /// The values (an array of the transform's `of_type`) of the next batch of residuals; under a
+    /// colour transform, of the whole pixels decoded so far (a pixel cut by the batch's end is
+    /// given with the next).
     pub(crate) fn decode(&mut self, residuals: &dyn Array) -> Result<ArrayRef> {
         if residuals.null_count() > 0 {
             return Err(Error::CorruptData(format!(
@@ -365,11 +473,25 @@ impl Decoder {
             if self.restarts.front() == Some(&self.row) {
                 self.restarts.pop_front();
                 self.hist.clear();
+                if !self.pending.is_empty() {
+                    return Err(Error::CorruptData(format!(
+                        "a row group starts at row {} inside a pixel of the colour transform {}",
+                        self.row, self.t
+                    )));
+                }
             }
             let p = self.hist.len();
             let u = unzigzag(z, bits).wrapping_add(self.t.predict(&self.hist, p, left, up)) & mask;
             self.hist.push(u);
-            out.push(u);
+            if self.t.colour.is_some() {
+                self.pending.push(u);
+                if self.pending.len() == left {
+                    self.t.colour_inverse(&mut self.pending)?;
+                    out.append(&mut self.pending);
+                }
+            } else {
+                out.push(u);
+            }
             self.row += 1;
             if self.hist.len() >= 2 * keep.max(SCAN_CHUNK) {
                 self.hist.drain(..self.hist.len() - keep);
@@ -456,9 +578,21 @@ pub(crate) fn choose<T: Element>(
     row_group_size: usize,
     forced: Option<Prediction>,
 ) -> Result<Option<TransformChoice>> {
-    let hoods = match forced {
-        Some(f) => vec![(f.left, f.up)],
-        None => neighbourhoods(view.shape()),
+    // Each neighbourhood, with and without a colour transform where its cells are pixels of 3
+    // or 4 channels of integers of at most 32 bits.
+    let hoods: Vec<(u64, Option<u64>, Option<Colour>)> = match forced {
+        Some(f) => vec![(f.left, f.up, f.colour)],
+        None => {
+            let colour_ok = n.stored.is_integer() && n.stored.size() <= 4;
+            neighbourhoods(view.shape())
+                .into_iter()
+                .flat_map(|(left, up)| {
+                    let colour =
+                        (colour_ok && (3..=4).contains(&left)).then_some((left, up, Some(Colour::YcocgR)));
+                    std::iter::once((left, up, None)).chain(colour)
+                })
+                .collect()
+        }
     };
     if n.stored == DType::Bool || hoods.is_empty() {
         return Ok(None);
@@ -469,6 +603,7 @@ pub(crate) fn choose<T: Element>(
             of_type: n.stored,
             left: f.left,
             up: f.up,
+            colour: f.colour,
         };
         let cells = view.cells() as u64; // usize fits in u64
         t.check(t.residual_type())
@@ -478,10 +613,15 @@ pub(crate) fn choose<T: Element>(
                 "{t}: a distance beyond the array's {cells} cells"
             )));
         }
+        if f.colour.is_some() && !cells.is_multiple_of(f.left) {
+            return Err(Error::BadTransform(format!(
+                "{t}: the array's {cells} cells are not whole pixels"
+            )));
+        }
     }
     let row = hoods
         .iter()
-        .filter_map(|&(l, u)| u.map(|u| u + l))
+        .filter_map(|&(l, u, _)| u.map(|u| u + l))
         .max()
         .unwrap_or(1);
     let row = usize::try_from(row).unwrap_or(usize::MAX);
@@ -502,14 +642,35 @@ pub(crate) fn choose<T: Element>(
         of_type: n.stored,
         left: 1,
         up: None,
+        colour: None,
     };
     let ordered = to_ordered(narrowed.as_ref(), n.stored)?;
+    // The same values colour-transformed, where a neighbourhood asks for it (the blocks are
+    // whole rows, so whole pixels).
+    let coloured: Option<Vec<u64>> = match hoods.iter().find(|h| h.2.is_some()) {
+        Some(&(left, up, colour)) => {
+            let t = Transform {
+                left,
+                up,
+                colour,
+                ..probe
+            };
+            let mut c = ordered.clone();
+            t.colour_forward(&mut c)?;
+            Some(c)
+        }
+        None => None,
+    };
     // Each candidate's residuals, block by block (each block restarts as a row group does).
     let residuals_of = |t: &Transform| -> Vec<u64> {
-        let mut out = Vec::with_capacity(ordered.len());
+        let input = match (&t.colour, &coloured) {
+            (Some(_), Some(c)) => c,
+            _ => &ordered,
+        };
+        let mut out = Vec::with_capacity(input.len());
         for (i, &s) in starts.iter().enumerate() {
-            let e = starts.get(i + 1).copied().unwrap_or(ordered.len());
-            out.extend(t.residuals(&ordered[s..e]));
+            let e = starts.get(i + 1).copied().unwrap_or(input.len());
+            out.extend(t.residuals(&input[s..e]));
         }
         out
     };
@@ -520,6 +681,7 @@ pub(crate) fn choose<T: Element>(
             Predictor::Up,
             Predictor::Average,
             Predictor::Median,
+            Predictor::Gradient,
         ],
     };
     // The predictors of each neighbourhood ranked by the bits of their residuals' zig-zag
@@ -536,7 +698,7 @@ pub(crate) fn choose<T: Element>(
         .map(|&u| u64::from(64 - zigzag(u.wrapping_sub(mid) & mask, bits).leading_zeros()))
         .sum();
     let mut candidates: Vec<Transform> = Vec::new();
-    for (left, up) in hoods {
+    for (left, up, colour) in hoods {
         let mut scored: Vec<(Transform, u64)> = predictors
             .iter()
             .filter(|p| up.is_some() || !p.needs_up())
@@ -546,6 +708,7 @@ pub(crate) fn choose<T: Element>(
                     of_type: n.stored,
                     left,
                     up,
+                    colour,
                 };
                 let cost = residuals_of(&t)
                     .iter()
@@ -567,14 +730,11 @@ pub(crate) fn choose<T: Element>(
         // No predictor's residuals are smaller than the values themselves: nothing to measure.
         return Ok(None);
     }
-    let residual_type = probe.residual_type();
     let mut columns: Vec<(ArrayRef, DType)> = vec![(narrowed, n.stored)];
     for t in &candidates {
         let zz = UInt64Array::from(residuals_of(t));
-        columns.push((
-            arrow::compute::cast(&zz, &t.residual_type().arrow_type())?,
-            residual_type,
-        ));
+        let stored = t.residual_type();
+        columns.push((arrow::compute::cast(&zz, &stored.arrow_type())?, stored));
     }
     let measured = encode::measure_candidates(&columns, compression, row_group_size)?;
     let best = |m: &[(encode::ColumnEncoding, u64)]| m.iter().map(|(_, b)| *b).min().unwrap_or(u64::MAX);
@@ -645,6 +805,7 @@ mod tests {
             of_type,
             left,
             up,
+            colour: None,
         }
     }
 
@@ -710,6 +871,8 @@ mod tests {
                 (Predictor::Average, 3, Some(12)),
                 (Predictor::Median, 1, Some(5)),
                 (Predictor::Median, 3, Some(4)),
+                (Predictor::Gradient, 1, Some(6)),
+                (Predictor::Gradient, 3, Some(9)),
             ] {
                 let tr = t(predictor, of, left, up);
                 let values: Vec<i64> = (0..500)
@@ -821,6 +984,75 @@ mod tests {
         // The order is kept: -1 < -0 < 0 < 1.
         let o = to_ordered(&Float64Array::from(vec![-1.0, -0.0, 0.0, 1.0]), DType::F64).unwrap();
         assert!(o.windows(2).all(|w| w[0] < w[1]), "{o:?}");
+    }
+
+    #[test]
+    fn colour_transforms_round_trip_every_pixel() {
+        let mut x = 5u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for (of, channels) in [
+            (DType::U8, 3u64),
+            (DType::U8, 4),
+            (DType::I16, 3),
+            (DType::U32, 4),
+            (DType::I32, 3),
+        ] {
+            let tr = Transform {
+                colour: Some(Colour::YcocgR),
+                ..t(Predictor::Median, of, channels, Some(channels * 7))
+            };
+            tr.check(tr.residual_type()).unwrap();
+            assert_eq!(tr.residual_type().size(), 2 * of.size());
+            let (lo, hi) = of.int_range().unwrap();
+            let n = usize::try_from(channels).unwrap() * 7 * 9;
+            let values: Vec<i64> = (0..n)
+                .map(|_| match next() % 4 {
+                    0 => lo,
+                    1 => hi,
+                    _ => lo + i128::from(next() % 1000),
+                })
+                .map(|v| i64::try_from(v.clamp(lo, hi)).unwrap())
+                .collect();
+            let narrowed = arrow::compute::cast(&Int64Array::from(values), &of.arrow_type()).unwrap();
+            let stored = tr.encode(narrowed.as_ref()).unwrap();
+            // Batches that cut pixels.
+            let mut dec = Decoder::new(tr, 0, vec![0]).unwrap();
+            let mut parts = Vec::new();
+            let mut at = 0;
+            for len in [1, 2, 5, n - 8] {
+                parts.push(dec.decode(&stored.slice(at, len)).unwrap());
+                at += len;
+            }
+            let refs: Vec<&dyn Array> = parts.iter().map(|p| p.as_ref()).collect();
+            assert_eq!(&arrow::compute::concat(&refs).unwrap(), &narrowed, "{tr}");
+            // A row group that starts inside a pixel is refused.
+            let mut dec = Decoder::new(tr, 0, vec![0, 2]).unwrap();
+            let e = dec.decode(&stored.slice(0, 8)).unwrap_err().to_string();
+            assert!(e.contains("a row group starts at row 2 inside a pixel"), "{e}");
+        }
+        // Checked: pixels of 3 or 4 channels, integers of at most 32 bits.
+        let bad = |tr: Transform| tr.check(tr.residual_type()).unwrap_err().to_string();
+        let c = Some(Colour::YcocgR);
+        assert!(bad(Transform {
+            colour: c,
+            ..t(Predictor::Left, DType::U8, 2, None)
+        })
+        .contains("2 channels"));
+        assert!(bad(Transform {
+            colour: c,
+            ..t(Predictor::Left, DType::U64, 3, None)
+        })
+        .contains("colour transform of uint64"));
+        assert!(bad(Transform {
+            colour: c,
+            ..t(Predictor::Left, DType::F32, 3, None)
+        })
+        .contains("colour transform of float32"));
     }
 
     #[test]

@@ -354,6 +354,11 @@ fn write_cells<W: Write + Send, T: Element>(
                 cells,
                 opts,
             )?;
+            if let Some(t) = kept.filter(|t| t.colour.is_some()) {
+                // A colour transform works on whole pixels: no row group may cut one.
+                let pixel = usize::try_from(t.left).unwrap_or(1);
+                table.rows_per_group = (table.rows_per_group / pixel * pixel).max(pixel);
+            }
             // Each worker reads and narrows its row group's cells a chunk at a time, and
             // transforms them as a row group of their own.
             table.write_groups(cells, |_, rows| {

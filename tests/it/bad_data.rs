@@ -472,6 +472,7 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
         predictor: arrstore::predict::Predictor::Median,
         left: 1,
         up: Some(40),
+        colour: None,
     };
     let predicted_opts = WriteOptions::default()
         .with_layout(Layout::Dense)

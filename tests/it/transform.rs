@@ -122,14 +122,14 @@ fn every_predictor_round_trips_every_integer_dtype() {
                 let hoods = arrstore::predict::neighbourhoods(&shape);
                 assert!(!hoods.is_empty());
                 for (left, up) in hoods {
-                    for predictor in [Predictor::Left, Predictor::Up, Predictor::Average, Predictor::Median] {
+                    for predictor in [Predictor::Left, Predictor::Up, Predictor::Average, Predictor::Median, Predictor::Gradient] {
                         if up.is_none() && predictor != Predictor::Left {
                             continue;
                         }
                         let opts = WriteOptions::default()
                             .with_layout(Layout::Dense)
                             .with_row_group_size(100)
-                            .with_transform(Prediction { predictor, left, up });
+                            .with_transform(Prediction { predictor, left, up, colour: None });
                         let t = check_every_read(&a, &path, &opts).expect("a forced transform");
                         assert_eq!((t.predictor, t.left, t.up), (predictor, left, up));
                         let f = ArrayFile::open(&path).unwrap();
@@ -154,7 +154,7 @@ proptest! {
         noise in prop_oneof![Just(0u64), 1..4u64, 100..1000u64],
         extremes in any::<bool>(),
         rows in prop_oneof![Just(1usize << 20), 1..500usize],
-        predictor in 0..4usize,
+        predictor in 0..5usize,
         fortran in any::<bool>(),
     ) {
         let dir = tempfile::tempdir().unwrap();
@@ -175,9 +175,9 @@ proptest! {
             }
             let hoods = arrstore::predict::neighbourhoods(&shape);
             if let Some(&(left, up)) = hoods.last() {
-                let p = [Predictor::Left, Predictor::Up, Predictor::Average, Predictor::Median][predictor];
+                let p = [Predictor::Left, Predictor::Up, Predictor::Average, Predictor::Median, Predictor::Gradient][predictor];
                 let p = if up.is_none() { Predictor::Left } else { p };
-                let forced = opts.with_layout(Layout::Dense).with_transform(Prediction { predictor: p, left, up });
+                let forced = opts.with_layout(Layout::Dense).with_transform(Prediction { predictor: p, left, up, colour: None });
                 prop_assert!(check_every_read(&a, &path, &forced).is_some());
             }
         });
@@ -239,6 +239,7 @@ fn whole_number_floats_are_predicted_as_integers_and_others_as_floats() {
         predictor: Predictor::Median,
         left: 1,
         up: Some(300),
+        colour: None,
     });
     let t = check_every_read(&with_minus_zero, &path, &opts).expect("a forced transform");
     assert_eq!(t.of_type, DType::F32);
@@ -271,6 +272,7 @@ fn a_bad_forced_transform_is_an_error() {
         predictor: Predictor::Median,
         left: 1,
         up: None,
+        colour: None,
     });
     assert!(
         e.contains("bad transform") && e.contains("needs a neighbour above"),
@@ -280,6 +282,7 @@ fn a_bad_forced_transform_is_an_error() {
         predictor: Predictor::Up,
         left: 1,
         up: Some(1000),
+        colour: None,
     });
     assert!(e.contains("a distance beyond the array's 100 cells"), "{e}");
 }
@@ -297,6 +300,7 @@ fn sql_reads_the_logical_values_of_a_transformed_array() {
             predictor: Predictor::Median,
             left: 3,
             up: Some(270),
+            colour: None,
         });
     assert!(check_every_read(&a, &path, &opts).is_some());
     let mut session = ArraySession::new();
@@ -488,6 +492,7 @@ fn the_stored_column_holds_zigzag_residuals_restarting_at_each_row_group() {
             predictor: Predictor::Median,
             left: 1,
             up: Some(9),
+            colour: None,
         });
     let mut file = Vec::new();
     let s = arrstore::write_array_to(&mut file, &a, &opts).unwrap();
@@ -575,5 +580,60 @@ fn sql_over_a_transformed_file_checks_its_bytes() {
     assert!(
         e.contains("noisy.parquet") && e.contains("checksum mismatch"),
         "{e}"
+    );
+}
+
+/// RGB and RGBA images with the colour transform forced, in row groups the writer keeps to
+/// whole pixels: exact on every read path; and an RGB photograph-like image chooses it.
+#[test]
+fn colour_transforms_round_trip_and_are_chosen() {
+    use arrstore::predict::Colour;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rgb.parquet");
+    let mut rng = Rng(8);
+    for channels in [3usize, 4] {
+        let a = ndarray::Array3::from_shape_fn((37, 41, channels), |(i, j, c)| {
+            u8::try_from((i * 3 + j * 2 + c * 40 + (rng.next() % 9) as usize) % 256).unwrap()
+        })
+        .into_dyn();
+        let left = channels as u64;
+        for rows in [1 << 20, 1000, 7] {
+            let opts = WriteOptions::default()
+                .with_layout(Layout::Dense)
+                .with_row_group_size(rows)
+                .with_transform(Prediction {
+                    predictor: Predictor::Median,
+                    left,
+                    up: Some(left * 41),
+                    colour: Some(Colour::YcocgR),
+                });
+            let t = check_every_read(&a, &path, &opts).expect("a transform");
+            assert_eq!(t.colour, Some(Colour::YcocgR));
+            let f = ArrayFile::open(&path).unwrap();
+            let groups = f.parquet_metadata().row_groups();
+            assert!(
+                groups.iter().all(|g| g.num_rows() % channels as i64 == 0),
+                "rows {rows}"
+            );
+        }
+    }
+    // A smooth picture: the writer measures the colour transform among its candidates.
+    let photo = ndarray::Array3::from_shape_fn((256, 320, 3), |(i, j, c)| {
+        let base = 60.0 + 80.0 * ((i as f64) * 0.03).sin() + 60.0 * ((j as f64) * 0.02).cos();
+        let noise = (rng.next() % 7) as f64;
+        (base * [1.0, 0.8, 0.6][c] + noise).clamp(0.0, 255.0) as u8
+    })
+    .into_dyn();
+    check_every_read(&photo, &path, &WriteOptions::default()).expect("a transform");
+    let meta = ArrayFile::open(&path).unwrap().meta().clone();
+    let names: Vec<&str> = meta
+        .value_column()
+        .transform_candidates
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.ends_with("colours as YCoCg-R")),
+        "{names:?}"
     );
 }
