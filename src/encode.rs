@@ -441,6 +441,40 @@ fn with_levels(
     Ok(choice)
 }
 
+/// The zstd level from which zstd splits blocks where the data's statistics change (its
+/// `btopt` strategies), so each part of a page gets its own entropy tables: residuals of a
+/// predictive transform stored by context (see [`crate::predict`]) measured 5% to 7% smaller
+/// at it than at the level steps below (`DESIGN.md`).
+pub const BLOCK_SPLITTING_ZSTD_LEVEL: i32 = 16;
+
+/// The least saving, in percent, for which [`BLOCK_SPLITTING_ZSTD_LEVEL`] is taken where it is
+/// tried: it writes several times slower than the levels below.
+pub const BLOCK_SPLITTING_MIN_SAVING_PERCENT: u64 = 3;
+
+/// Measures `choice`'s encoding of `sample` at [`BLOCK_SPLITTING_ZSTD_LEVEL`], when its codec
+/// is zstd at a lower level, and takes that level where it saves
+/// [`BLOCK_SPLITTING_MIN_SAVING_PERCENT`]. Writers try it on residual columns, whose
+/// statistics change from context to context and across an image.
+pub fn try_block_splitting(
+    choice: &mut EncodingChoice,
+    sample: &ArrayRef,
+    row_group_size: usize,
+) -> Result<()> {
+    let Compression::ZSTD(level) = choice.compression else {
+        return Ok(());
+    };
+    if level.compression_level() >= BLOCK_SPLITTING_ZSTD_LEVEL {
+        return Ok(());
+    }
+    let split = Compression::ZSTD(ZstdLevel::try_new(BLOCK_SPLITTING_ZSTD_LEVEL)?);
+    let bytes = measure(sample, choice.best, split, row_group_size)?;
+    if bytes * 100 <= choice.best_bytes() * (100 - BLOCK_SPLITTING_MIN_SAVING_PERCENT) {
+        choice.measured.push((choice.best, bytes));
+        choice.compression = split;
+    }
+    Ok(())
+}
+
 /// How close, in percent, another encoding's size at the requested zstd level must come to the
 /// smallest for it to be measured again at the level kept (see [`choose`]).
 pub const RIVAL_MARGIN_PERCENT: u64 = 5;

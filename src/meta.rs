@@ -106,6 +106,10 @@ pub struct ColumnMeta {
     /// residuals, and [`ColumnMeta::narrowing`] applies to the values the transform gives back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<crate::predict::Transform>,
+    /// Where the transform splits residuals by context: each row group's count of each
+    /// context's residuals, in row group order (format 2.0).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_counts: Vec<[u64; crate::predict::CONTEXTS]>,
     /// The transforms the writer measured for the column, each with a sample's bytes under its
     /// best encoding, `"none"` first (since 1.4, informative).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -138,6 +142,7 @@ impl ColumnMeta {
             encoding: None,
             scale: None,
             transform: None,
+            context_counts: Vec::new(),
             transform_candidates: Vec::new(),
         }
     }

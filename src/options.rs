@@ -184,7 +184,7 @@ impl WriteOptions {
     /// let a = ndarray::Array2::from_shape_fn((64, 64), |(i, j)| (i * j) as i32);
     /// let opts = WriteOptions::default()
     ///     .with_layout(Layout::Dense)
-    ///     .with_transform(Prediction { predictor: Predictor::Up, left: 1, up: Some(64), colour: None });
+    ///     .with_transform(Prediction { predictor: Predictor::Up, left: 1, up: Some(64), colour: None, contexts: None });
     /// let s = write_array_to(Vec::new(), &a, &opts).unwrap();
     /// assert_eq!(s.meta.columns[0].transform.unwrap().predictor, Predictor::Up);
     /// ```

@@ -23,6 +23,11 @@
 //!   `min(a, b)` if `c >= max(a, b)`, `max(a, b)` if `c <= min(a, b)`, else `a + b - c`;
 //!   `gradient`: `a + b - c` modulo `2^W`.
 //!   So every row group decodes alone.
+//! - With `contexts` (7 activity thresholds), the residuals of each row group are stored
+//!   grouped by the context of their cell (the number of thresholds at most the activity of
+//!   its decoded neighbours), with each row group's counts in the column's `context_counts`;
+//!   with `colour` (`"ycocg_r"`), each pixel of `left` channels is colour-transformed first and
+//!   the arithmetic is `2W` bits wide. FORMAT.md gives the details.
 //! - The stored value is the residual `r = (u - prediction) mod 2^W`, read as a signed `W`-bit
 //!   number `d` and zig-zag mapped to `(2d) xor (d >> (W - 1))` (0, -1, 1, -2 .. become 0, 1, 2,
 //!   3 ..). The column's `stored_type` is unsigned and no wider than `of_type`; a reader refuses
@@ -89,6 +94,9 @@ pub struct Prediction {
     pub up: Option<u64>,
     /// A colour transform of each pixel's `left` channels first.
     pub colour: Option<Colour>,
+    /// Activity thresholds that split the residuals into contexts (see
+    /// [`Transform::contexts`]).
+    pub contexts: Option<[u64; CONTEXTS - 1]>,
 }
 
 /// A reversible colour transform of the channels of each pixel, before prediction.
@@ -104,7 +112,7 @@ pub enum Colour {
 ///
 /// ```
 /// use arrstore::predict::{Predictor, Transform};
-/// let t = Transform { predictor: Predictor::Median, of_type: arrstore::DType::U8, left: 3, up: Some(300), colour: None };
+/// let t = Transform { predictor: Predictor::Median, of_type: arrstore::DType::U8, left: 3, up: Some(300), colour: None, contexts: None };
 /// assert_eq!(t.to_string(), "median (left 3, up 300) over uint8");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -121,7 +129,14 @@ pub struct Transform {
     /// A colour transform of each pixel's `left` channels before prediction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub colour: Option<Colour>,
+    /// The activity thresholds that split the residuals into [`CONTEXTS`] contexts, each stored
+    /// apart within its row group (see the [module](self) docs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contexts: Option<[u64; CONTEXTS - 1]>,
 }
+
+/// The number of contexts residuals are split into (see [`Transform::contexts`]).
+pub const CONTEXTS: usize = 8;
 
 impl std::fmt::Display for Transform {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,6 +147,9 @@ impl std::fmt::Display for Transform {
         write!(f, ") over {}", self.of_type)?;
         if self.colour.is_some() {
             write!(f, ", colours as YCoCg-R")?;
+        }
+        if self.contexts.is_some() {
+            write!(f, ", {CONTEXTS} contexts")?;
         }
         Ok(())
     }
@@ -168,6 +186,9 @@ impl Transform {
         }
         if self.colour.is_some() && !(self.of_type.is_integer() && self.of_type.size() <= 4) {
             return bad(format!("a colour transform of {} values", self.of_type));
+        }
+        if self.contexts.is_some_and(|t| t.windows(2).any(|w| w[0] > w[1])) {
+            return bad("its context thresholds do not ascend".into());
         }
         if self.colour.is_some() && !(3..=4).contains(&self.left) {
             return bad(format!("a colour transform of pixels of {} channels", self.left));
@@ -241,15 +262,74 @@ impl Transform {
             .collect()
     }
 
+    /// The activity around the cell `p` rows into its row group, whose earlier values are
+    /// `hist[..p]`: `|a - c| + |b - c| + |a - b|` where the three neighbours are in the row
+    /// group; for a transform without `up`, `|a - a'|` with `a'` at `2 left` where both are;
+    /// otherwise 0 (saturating at `2^64 - 1`).
+    #[inline]
+    fn activity(hist: &[u64], p: usize, left: usize, up: usize) -> u64 {
+        if up > 0 && p >= up + left {
+            let (a, b, c) = (hist[p - left], hist[p - up], hist[p - up - left]);
+            a.abs_diff(c)
+                .saturating_add(b.abs_diff(c))
+                .saturating_add(a.abs_diff(b))
+        } else if up == 0 && p >= 2 * left {
+            hist[p - left].abs_diff(hist[p - 2 * left])
+        } else {
+            0
+        }
+    }
+
+    /// The context of an activity: the number of `thresholds` at most `activity`.
+    #[inline]
+    fn context(thresholds: &[u64; CONTEXTS - 1], activity: u64) -> usize {
+        thresholds.iter().take_while(|&&t| t <= activity).count()
+    }
+
+    /// The residuals of `values` (ordered values of one row group, colour-transformed where
+    /// asked) in the order they are stored: grouped by context where the transform splits them
+    /// (each context's in cell order), with the number of each context's.
+    fn stored_residuals(&self, values: &[u64]) -> (Vec<u64>, Option<[u64; CONTEXTS]>) {
+        let residuals = self.residuals(values);
+        let Some(thresholds) = &self.contexts else {
+            return (residuals, None);
+        };
+        let (left, up) = self.distances().expect("a writer's distances fit in usize");
+        let contexts: Vec<u8> = (0..values.len())
+            // Below CONTEXTS: fits a byte.
+            .map(|p| Self::context(thresholds, Self::activity(values, p, left, up)) as u8)
+            .collect();
+        let mut counts = [0u64; CONTEXTS];
+        for &c in &contexts {
+            counts[usize::from(c)] += 1;
+        }
+        let mut grouped = Vec::with_capacity(residuals.len());
+        for k in 0..CONTEXTS {
+            grouped.extend(
+                residuals
+                    .iter()
+                    .zip(&contexts)
+                    .filter(|(_, &c)| usize::from(c) == k)
+                    .map(|(&r, _)| r),
+            );
+        }
+        (grouped, Some(counts))
+    }
+
     /// The transformed column of a row group whose narrowed values are `narrowed` (an array of
-    /// `of_type`): the residuals as the unsigned type of `of_type`'s width.
-    pub(crate) fn encode(&self, narrowed: &dyn Array) -> Result<ArrayRef> {
+    /// `of_type`): the residuals as the unsigned type of the arithmetic's width, in the order
+    /// they are stored, and where they are split by context, each context's count.
+    pub(crate) fn encode(&self, narrowed: &dyn Array) -> Result<(ArrayRef, Option<[u64; CONTEXTS]>)> {
         let mut ordered = to_ordered(narrowed, self.of_type)?;
         if self.colour.is_some() {
             self.colour_forward(&mut ordered)?;
         }
-        let zz = UInt64Array::from(self.residuals(&ordered));
-        Ok(arrow::compute::cast(&zz, &self.residual_type().arrow_type())?)
+        let (residuals, counts) = self.stored_residuals(&ordered);
+        let zz = UInt64Array::from(residuals);
+        Ok((
+            arrow::compute::cast(&zz, &self.residual_type().arrow_type())?,
+            counts,
+        ))
     }
 
     /// The stored type of the residuals: the unsigned type of the arithmetic's width.
@@ -414,43 +494,75 @@ fn from_ordered(values: Vec<u64>, of: DType) -> Result<ArrayRef> {
     })
 }
 
+/// A row group as a decoder sees it: its first row, its rows and, where the residuals are
+/// split by context, each context's count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Group {
+    /// The row group's first row in the column.
+    pub start: u64,
+    /// Its rows.
+    pub rows: u64,
+    /// Its residuals per context, where the transform splits them.
+    pub counts: Option<[u64; CONTEXTS]>,
+}
+
 /// Undoes a transform batch by batch, restarting at each row group.
 #[derive(Debug)]
 pub(crate) struct Decoder {
     t: Transform,
     left: usize,
     up: usize,
+    /// The farthest a prediction or a context looks back.
+    keep: usize,
     /// The decoded ordered values of the current row group: all of them, or (once there are
-    /// more than `up + left`, the farthest a prediction looks back) at least the last
-    /// `up + left`, so that `hist.len()` is the cell's place in its row group wherever the
-    /// restart rule depends on it.
+    /// more than `keep`) at least the last `keep`, so that `hist.len()` is the cell's place in
+    /// its row group wherever the restart rule depends on it.
     hist: Vec<u64>,
-    /// The first rows of the row groups still to come (ascending), and the column's row next.
-    restarts: std::collections::VecDeque<u64>,
+    /// The row groups still to come, and the one being decoded.
+    groups: std::collections::VecDeque<Group>,
+    current: Option<Group>,
+    /// The column's row next.
     row: u64,
     /// Under a colour transform: the decoded values of a pixel not yet whole.
     pending: Vec<u64>,
+    /// Where residuals are split by context: the current row group's, until it is whole.
+    buffered: Vec<u64>,
 }
 
 impl Decoder {
-    /// A decoder of `t` for a column whose first row is `first_row` and whose later row groups
-    /// start at `restarts`.
-    pub(crate) fn new(t: Transform, first_row: u64, restarts: Vec<u64>) -> Result<Decoder> {
+    /// A decoder of `t` for a column whose first row is `first_row`, of the row groups
+    /// `groups` (those before `first_row` are skipped).
+    pub(crate) fn new(t: Transform, first_row: u64, groups: Vec<Group>) -> Result<Decoder> {
         let (left, up) = t.distances()?;
+        if t.contexts.is_some() {
+            if let Some(g) = groups
+                .iter()
+                .find(|g| g.counts.is_none_or(|c| c.iter().sum::<u64>() != g.rows))
+            {
+                return Err(Error::CorruptData(format!(
+                    "the row group at row {} of {} rows has context counts {:?}",
+                    g.start, g.rows, g.counts
+                )));
+            }
+        }
         Ok(Decoder {
             t,
             left,
             up,
+            keep: (up + left).max(2 * left),
             hist: Vec::new(),
-            restarts: restarts.into_iter().filter(|&r| r > first_row).collect(),
+            groups: groups.into_iter().filter(|g| g.start >= first_row).collect(),
+            current: None,
             row: first_row,
             pending: Vec::new(),
+            buffered: Vec::new(),
         })
     }
 
     /// The values (an array of the transform's `of_type`) of the next batch of residuals; under a
     /// colour transform, of the whole pixels decoded so far (a pixel cut by the batch's end is
-    /// given with the next).
+    /// given with the next); where residuals are split by context, of the row groups completed
+    /// by the batch.
     pub(crate) fn decode(&mut self, residuals: &dyn Array) -> Result<ArrayRef> {
         if residuals.null_count() > 0 {
             return Err(Error::CorruptData(format!(
@@ -460,8 +572,6 @@ impl Decoder {
         }
         let wide = arrow::compute::cast(residuals, &DataType::UInt64)?;
         let (mask, bits) = (self.t.mask(), self.t.bits());
-        let (left, up) = (self.left, self.up);
-        let keep = up + left;
         let mut out = Vec::with_capacity(wide.len());
         for &z in wide.as_primitive::<UInt64Type>().values() {
             if z > mask {
@@ -470,34 +580,82 @@ impl Decoder {
                     self.row, self.t
                 )));
             }
-            if self.restarts.front() == Some(&self.row) {
-                self.restarts.pop_front();
-                self.hist.clear();
-                if !self.pending.is_empty() {
+            if self.groups.front().is_some_and(|g| g.start == self.row) {
+                if !self.pending.is_empty() || !self.buffered.is_empty() {
                     return Err(Error::CorruptData(format!(
-                        "a row group starts at row {} inside a pixel of the colour transform {}",
+                        "a row group starts at row {} inside a pixel of the colour transform {}, or \
+                         before the one before it ends",
                         self.row, self.t
                     )));
                 }
-            }
-            let p = self.hist.len();
-            let u = unzigzag(z, bits).wrapping_add(self.t.predict(&self.hist, p, left, up)) & mask;
-            self.hist.push(u);
-            if self.t.colour.is_some() {
-                self.pending.push(u);
-                if self.pending.len() == left {
-                    self.t.colour_inverse(&mut self.pending)?;
-                    out.append(&mut self.pending);
-                }
-            } else {
-                out.push(u);
+                self.current = self.groups.pop_front();
+                self.hist.clear();
             }
             self.row += 1;
-            if self.hist.len() >= 2 * keep.max(SCAN_CHUNK) {
-                self.hist.drain(..self.hist.len() - keep);
+            match self.current.and_then(|g| g.counts.map(|c| (g.rows, c))) {
+                Some((rows, counts)) => {
+                    self.buffered.push(z);
+                    if self.buffered.len() as u64 == rows {
+                        // usize fits in u64
+                        self.decode_group(counts, &mut out)?;
+                    }
+                }
+                None => self.decode_one(z, &mut out)?,
             }
         }
         from_ordered(out, self.t.of_type)
+    }
+
+    /// Decodes the residual `z` of the next cell of the current row group onto `out`.
+    fn decode_one(&mut self, z: u64, out: &mut Vec<u64>) -> Result<()> {
+        let (mask, bits) = (self.t.mask(), self.t.bits());
+        let p = self.hist.len();
+        let u = unzigzag(z, bits).wrapping_add(self.t.predict(&self.hist, p, self.left, self.up)) & mask;
+        self.hist.push(u);
+        if self.t.colour.is_some() {
+            self.pending.push(u);
+            if self.pending.len() == self.left {
+                self.t.colour_inverse(&mut self.pending)?;
+                out.append(&mut self.pending);
+            }
+        } else {
+            out.push(u);
+        }
+        if self.hist.len() >= 2 * self.keep.max(SCAN_CHUNK) {
+            self.hist.drain(..self.hist.len() - self.keep);
+        }
+        Ok(())
+    }
+
+    /// Decodes the buffered residuals of a whole row group, stored by context with `counts`
+    /// of each, in cell order onto `out`.
+    fn decode_group(&mut self, counts: [u64; CONTEXTS], out: &mut Vec<u64>) -> Result<()> {
+        let residuals = std::mem::take(&mut self.buffered);
+        let thresholds = self.t.contexts.unwrap_or_default();
+        // Each context's next residual and end, in the buffer (the counts add up to its length).
+        let (mut next, mut end) = ([0usize; CONTEXTS], [0usize; CONTEXTS]);
+        let mut at = 0usize;
+        for k in 0..CONTEXTS {
+            next[k] = at;
+            at += usize::try_from(counts[k]).unwrap_or(usize::MAX);
+            end[k] = at;
+        }
+        for _ in 0..residuals.len() {
+            let k = Transform::context(
+                &thresholds,
+                Transform::activity(&self.hist, self.hist.len(), self.left, self.up),
+            );
+            if next[k] == end[k] {
+                return Err(Error::CorruptData(format!(
+                    "the row group before row {} has more cells of context {k} than its count {}",
+                    self.row, counts[k]
+                )));
+            }
+            let z = residuals[next[k]];
+            next[k] += 1;
+            self.decode_one(z, out)?;
+        }
+        Ok(())
     }
 }
 
@@ -604,6 +762,7 @@ pub(crate) fn choose<T: Element>(
             left: f.left,
             up: f.up,
             colour: f.colour,
+            contexts: f.contexts,
         };
         let cells = view.cells() as u64; // usize fits in u64
         t.check(t.residual_type())
@@ -643,6 +802,7 @@ pub(crate) fn choose<T: Element>(
         left: 1,
         up: None,
         colour: None,
+        contexts: None,
     };
     let ordered = to_ordered(narrowed.as_ref(), n.stored)?;
     // The same values colour-transformed, where a neighbourhood asks for it (the blocks are
@@ -670,7 +830,7 @@ pub(crate) fn choose<T: Element>(
         let mut out = Vec::with_capacity(input.len());
         for (i, &s) in starts.iter().enumerate() {
             let e = starts.get(i + 1).copied().unwrap_or(input.len());
-            out.extend(t.residuals(&input[s..e]));
+            out.extend(t.stored_residuals(&input[s..e]).0);
         }
         out
     };
@@ -698,6 +858,8 @@ pub(crate) fn choose<T: Element>(
         .map(|&u| u64::from(64 - zigzag(u.wrapping_sub(mid) & mask, bits).leading_zeros()))
         .sum();
     let mut candidates: Vec<Transform> = Vec::new();
+    let mut best_cost = u64::MAX;
+    let mut best_proxy = None;
     for (left, up, colour) in hoods {
         let mut scored: Vec<(Transform, u64)> = predictors
             .iter()
@@ -709,6 +871,7 @@ pub(crate) fn choose<T: Element>(
                     left,
                     up,
                     colour,
+                    contexts: forced.and_then(|f| f.contexts),
                 };
                 let cost = residuals_of(&t)
                     .iter()
@@ -718,6 +881,9 @@ pub(crate) fn choose<T: Element>(
             })
             .collect();
         scored.sort_by_key(|c| c.1);
+        if let Some(&(t, cost)) = scored.first().filter(|c| c.1 < best_cost) {
+            (best_cost, best_proxy) = (cost, Some(t));
+        }
         candidates.extend(
             scored
                 .into_iter()
@@ -729,6 +895,32 @@ pub(crate) fn choose<T: Element>(
     if candidates.is_empty() {
         // No predictor's residuals are smaller than the values themselves: nothing to measure.
         return Ok(None);
+    }
+    // The most promising candidate again, its residuals split by the activity around each
+    // cell into contexts of about equal size (thresholds at the sample's activity quantiles).
+    if let Some(t) = best_proxy.filter(|_| forced.is_none()) {
+        let input = match (&t.colour, &coloured) {
+            (Some(_), Some(c)) => c,
+            _ => &ordered,
+        };
+        let (left, up) = t.distances()?;
+        let mut activity: Vec<u64> = Vec::with_capacity(input.len());
+        for (i, &s) in starts.iter().enumerate() {
+            let e = starts.get(i + 1).copied().unwrap_or(input.len());
+            activity.extend((0..e - s).map(|p| Transform::activity(&input[s..e], p, left, up)));
+        }
+        activity.sort_unstable();
+        let mut thresholds = [0u64; CONTEXTS - 1];
+        for (k, th) in thresholds.iter_mut().enumerate() {
+            *th = activity
+                .get(activity.len() * (k + 1) / CONTEXTS)
+                .copied()
+                .unwrap_or(0);
+        }
+        candidates.push(Transform {
+            contexts: Some(thresholds),
+            ..t
+        });
     }
     let mut columns: Vec<(ArrayRef, DType)> = vec![(narrowed, n.stored)];
     for t in &candidates {
@@ -806,7 +998,25 @@ mod tests {
             left,
             up,
             colour: None,
+            contexts: None,
         }
+    }
+
+    /// `narrowed` encoded in row groups of `sizes` rows: the stored column and its groups.
+    fn encode_groups(tr: &Transform, narrowed: &ArrayRef, sizes: &[usize]) -> (ArrayRef, Vec<Group>) {
+        let (mut parts, mut groups, mut at) = (Vec::new(), Vec::new(), 0);
+        for &rows in sizes {
+            let (stored, counts) = tr.encode(narrowed.slice(at, rows).as_ref()).unwrap();
+            parts.push(stored);
+            groups.push(Group {
+                start: at as u64,
+                rows: rows as u64,
+                counts,
+            });
+            at += rows;
+        }
+        let refs: Vec<&dyn Array> = parts.iter().map(|p| p.as_ref()).collect();
+        (arrow::compute::concat(&refs).unwrap(), groups)
     }
 
     #[test]
@@ -874,46 +1084,49 @@ mod tests {
                 (Predictor::Gradient, 1, Some(6)),
                 (Predictor::Gradient, 3, Some(9)),
             ] {
-                let tr = t(predictor, of, left, up);
-                let values: Vec<i64> = (0..500)
-                    .map(|i| {
-                        let (lo, hi) = of.int_range().unwrap();
-                        let v = match next() % 4 {
-                            0 => lo,
-                            1 => hi,
-                            _ => i128::from(next() as i64),
-                        };
-                        let v = v.clamp(lo, hi) + i128::from(i % 3) - 1;
-                        let v = v.clamp(lo, hi);
-                        i64::try_from(v).unwrap_or(v as i64) // u64 above i64: bit pattern
-                    })
-                    .collect();
-                let wide: ArrayRef = if of.is_signed() {
-                    Arc::new(Int64Array::from(values.clone()))
-                } else {
-                    Arc::new(UInt64Array::from_iter_values(values.iter().map(|&v| v as u64)))
-                };
-                let narrowed = arrow::compute::cast(&wide, &of.arrow_type()).unwrap();
-                // Two row groups: 0..300 and 300..500.
-                let mut stored = tr.encode(&narrowed.slice(0, 300)).unwrap();
-                let second = tr.encode(&narrowed.slice(300, 200)).unwrap();
-                stored = arrow::compute::concat(&[stored.as_ref(), second.as_ref()]).unwrap();
-                assert_eq!(stored.data_type(), &tr.residual_type().arrow_type());
-                // Decoded in uneven batches that straddle the restart.
-                let mut dec = Decoder::new(tr, 0, vec![0, 300]).unwrap();
-                let mut parts = Vec::new();
-                for (s, l) in [(0, 1), (1, 250), (251, 100), (351, 149)] {
-                    parts.push(dec.decode(&stored.slice(s, l)).unwrap());
+                for contexts in [None, Some([0, 1, 2, 5, 9, 30, 1000])] {
+                    let tr = Transform {
+                        contexts,
+                        ..t(predictor, of, left, up)
+                    };
+                    let values: Vec<i64> = (0..500)
+                        .map(|i| {
+                            let (lo, hi) = of.int_range().unwrap();
+                            let v = match next() % 4 {
+                                0 => lo,
+                                1 => hi,
+                                _ => i128::from(next() as i64),
+                            };
+                            let v = v.clamp(lo, hi) + i128::from(i % 3) - 1;
+                            let v = v.clamp(lo, hi);
+                            i64::try_from(v).unwrap_or(v as i64) // u64 above i64: bit pattern
+                        })
+                        .collect();
+                    let wide: ArrayRef = if of.is_signed() {
+                        Arc::new(Int64Array::from(values.clone()))
+                    } else {
+                        Arc::new(UInt64Array::from_iter_values(values.iter().map(|&v| v as u64)))
+                    };
+                    let narrowed = arrow::compute::cast(&wide, &of.arrow_type()).unwrap();
+                    // Two row groups: 0..300 and 300..500.
+                    let (stored, groups) = encode_groups(&tr, &narrowed, &[300, 200]);
+                    assert_eq!(stored.data_type(), &tr.residual_type().arrow_type());
+                    // Decoded in uneven batches that straddle the restart.
+                    let mut dec = Decoder::new(tr, 0, groups.clone()).unwrap();
+                    let mut parts = Vec::new();
+                    for (s, l) in [(0, 1), (1, 250), (251, 100), (351, 149)] {
+                        parts.push(dec.decode(&stored.slice(s, l)).unwrap());
+                    }
+                    let refs: Vec<&dyn Array> = parts.iter().map(|p| p.as_ref()).collect();
+                    let back = arrow::compute::concat(&refs).unwrap();
+                    assert_eq!(&back, &narrowed, "{tr}");
+                    // A decoder that starts at the second row group.
+                    let mut dec = Decoder::new(tr, 300, groups).unwrap();
+                    assert_eq!(
+                        &dec.decode(&stored.slice(300, 200)).unwrap(),
+                        &narrowed.slice(300, 200)
+                    );
                 }
-                let refs: Vec<&dyn Array> = parts.iter().map(|p| p.as_ref()).collect();
-                let back = arrow::compute::concat(&refs).unwrap();
-                assert_eq!(&back, &narrowed, "{tr}");
-                // A decoder that starts at the second row group.
-                let mut dec = Decoder::new(tr, 300, vec![0, 300]).unwrap();
-                assert_eq!(
-                    &dec.decode(&stored.slice(300, 200)).unwrap(),
-                    &narrowed.slice(300, 200)
-                );
             }
         }
     }
@@ -960,8 +1173,8 @@ mod tests {
             ] {
                 let tr = t(predictor, of, left, up);
                 tr.check(tr.residual_type()).unwrap();
-                let stored = tr.encode(values.as_ref()).unwrap();
-                let back = Decoder::new(tr, 0, vec![0]).unwrap().decode(&stored).unwrap();
+                let (stored, groups) = encode_groups(&tr, &values, &[values.len()]);
+                let back = Decoder::new(tr, 0, groups).unwrap().decode(&stored).unwrap();
                 let bits = |a: &ArrayRef| -> Vec<u64> {
                     match of {
                         DType::F64 => a
@@ -1019,9 +1232,9 @@ mod tests {
                 .map(|v| i64::try_from(v.clamp(lo, hi)).unwrap())
                 .collect();
             let narrowed = arrow::compute::cast(&Int64Array::from(values), &of.arrow_type()).unwrap();
-            let stored = tr.encode(narrowed.as_ref()).unwrap();
+            let (stored, groups) = encode_groups(&tr, &narrowed, &[n]);
             // Batches that cut pixels.
-            let mut dec = Decoder::new(tr, 0, vec![0]).unwrap();
+            let mut dec = Decoder::new(tr, 0, groups).unwrap();
             let mut parts = Vec::new();
             let mut at = 0;
             for len in [1, 2, 5, n - 8] {
@@ -1031,7 +1244,19 @@ mod tests {
             let refs: Vec<&dyn Array> = parts.iter().map(|p| p.as_ref()).collect();
             assert_eq!(&arrow::compute::concat(&refs).unwrap(), &narrowed, "{tr}");
             // A row group that starts inside a pixel is refused.
-            let mut dec = Decoder::new(tr, 0, vec![0, 2]).unwrap();
+            let cut = vec![
+                Group {
+                    start: 0,
+                    rows: 2,
+                    counts: None,
+                },
+                Group {
+                    start: 2,
+                    rows: n as u64 - 2,
+                    counts: None,
+                },
+            ];
+            let mut dec = Decoder::new(tr, 0, cut).unwrap();
             let e = dec.decode(&stored.slice(0, 8)).unwrap_err().to_string();
             assert!(e.contains("a row group starts at row 2 inside a pixel"), "{e}");
         }
@@ -1059,7 +1284,12 @@ mod tests {
     fn a_residual_beyond_w_bits_is_an_error() {
         let tr = t(Predictor::Left, DType::U8, 1, None);
         let stored = arrow::array::UInt16Array::from(vec![1u16, 2, 256]);
-        let e = Decoder::new(tr, 0, vec![0]).unwrap().decode(&stored).unwrap_err();
+        let whole = vec![Group {
+            start: 0,
+            rows: 3,
+            counts: None,
+        }];
+        let e = Decoder::new(tr, 0, whole).unwrap().decode(&stored).unwrap_err();
         assert!(
             e.to_string()
                 .contains("residual 256 at row 2 exceeds the 8-bit range"),

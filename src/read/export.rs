@@ -120,10 +120,10 @@ fn stream_dense_npy<T: Element, W: Write>(
                 .iter()
                 .map(|&i| {
                     let n = &n;
-                    let transform = meta.value_column().transform;
+                    let column = meta.value_column();
                     s.spawn(move || -> Result<(u64, Vec<u8>)> {
                         let (mut count, mut bytes) = (0u64, Vec::new());
-                        decode_row_group(path, verifier, parquet, n, transform, i, &mut |v: &[T]| {
+                        decode_row_group(path, verifier, parquet, n, column, i, &mut |v: &[T]| {
                             count += v.len() as u64; // usize fits in u64
                             crate::dtype::put_le(&mut bytes, v);
                             Ok(())

@@ -36,9 +36,9 @@ use crate::dynarray::{DynArray, Order, Scalar};
 use crate::entry_order;
 use crate::error::{Error, Result, ResultExt};
 use crate::integrity::{Checked, Checksums, Verifier};
-use crate::meta::{ArrayMeta, StoredLayout, METADATA_KEY};
+use crate::meta::{ArrayMeta, ColumnMeta, StoredLayout, METADATA_KEY};
 use crate::narrow::{widen, Narrowing};
-use crate::predict::{Decoder, Transform};
+use crate::predict::{Decoder, Group};
 use crate::sizes::SizeReport;
 use crate::verify::Verified;
 use crate::with_dtype;
@@ -280,7 +280,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 self.reader.verifier(),
                 &self.parquet,
                 &v.narrowing(),
-                v.transform,
+                v,
                 i,
                 out,
             )
@@ -403,11 +403,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     /// What undoes the value column's transform, if any, for a read that starts at row group
     /// `first_group`.
     fn value_reader(&self, first_group: usize) -> Result<ValueReader> {
-        ValueReader::new(
-            self.meta.value_column().transform,
-            self.parquet.metadata(),
-            first_group,
-        )
+        ValueReader::new(self.meta.value_column(), self.parquet.metadata(), first_group)
     }
 
     /// Every record batch of the file.
@@ -685,20 +681,27 @@ fn read_dense_parallel<T: Element>(
                         // the caller.
                         let mut hasher =
                             (hash && start % BLOCK_CELLS == 0).then(|| CellHasher::new::<T>(start));
-                        let transform = meta.value_column().transform;
-                        decode_row_group(path, verifier, parquet, n, transform, i, &mut |values: &[T]| {
-                            let dst = part.get_mut(at..at + values.len()).ok_or_else(|| {
-                                Error::CorruptData(format!(
-                                    "row group {i} holds more rows than its footer says"
-                                ))
-                            })?;
-                            dst.copy_from_slice(values);
-                            if let Some(h) = &mut hasher {
-                                h.push(values);
-                            }
-                            at += values.len();
-                            Ok(())
-                        })?;
+                        decode_row_group(
+                            path,
+                            verifier,
+                            parquet,
+                            n,
+                            meta.value_column(),
+                            i,
+                            &mut |values: &[T]| {
+                                let dst = part.get_mut(at..at + values.len()).ok_or_else(|| {
+                                    Error::CorruptData(format!(
+                                        "row group {i} holds more rows than its footer says"
+                                    ))
+                                })?;
+                                dst.copy_from_slice(values);
+                                if let Some(h) = &mut hasher {
+                                    h.push(values);
+                                }
+                                at += values.len();
+                                Ok(())
+                            },
+                        )?;
                         if at != part.len() {
                             return Err(Error::CorruptData(format!(
                                 "row group {i} holds {at} rows, its footer says {}",
@@ -746,14 +749,14 @@ fn decoded<R: ChunkReader + 'static>(
 }
 
 /// Decodes row group `i` of the dense file at `path` (with its own handle on the file) and hands
-/// its values, the value column's `transform` undone and widened by `n`, to `out`, a batch at a
-/// time.
+/// its values, the value column `value`'s transform undone and widened by `n`, to `out`, a
+/// batch at a time.
 fn decode_row_group<T: Element>(
     path: &Path,
     verifier: Option<&Arc<Verifier>>,
     parquet: &ArrowReaderMetadata,
     n: &Narrowing,
-    transform: Option<Transform>,
+    value: &ColumnMeta,
     i: usize,
     out: &mut dyn FnMut(&[T]) -> Result<()>,
 ) -> Result<()> {
@@ -765,7 +768,7 @@ fn decode_row_group<T: Element>(
             .build()
             .map_err(|e| checked.explain(e.into()))
     })?;
-    let mut value_reader = ValueReader::new(transform, parquet.metadata(), i)?;
+    let mut value_reader = ValueReader::new(value, parquet.metadata(), i)?;
     let mut buf: Vec<T> = Vec::new();
     for batch in decoded(reader, checked) {
         let batch = batch?;
@@ -781,24 +784,37 @@ fn decode_row_group<T: Element>(
 struct ValueReader(Option<Decoder>);
 
 impl ValueReader {
-    /// The reader of a column with `transform`, in a file whose row groups `parquet` lists,
+    /// The reader of the value column `column`, in a file whose row groups `parquet` lists,
     /// for a read that starts at row group `first_group`.
     fn new(
-        transform: Option<Transform>,
+        column: &ColumnMeta,
         parquet: &parquet::file::metadata::ParquetMetaData,
         first_group: usize,
     ) -> Result<ValueReader> {
-        let Some(t) = transform else {
+        let Some(t) = column.transform else {
             return Ok(ValueReader(None));
         };
-        let mut starts = Vec::with_capacity(parquet.num_row_groups());
-        let mut at = 0u64;
-        for rg in parquet.row_groups() {
-            starts.push(at);
-            at = at.saturating_add(u64::try_from(rg.num_rows()).unwrap_or(u64::MAX));
+        let split = t.contexts.is_some();
+        if split && column.context_counts.len() != parquet.num_row_groups() {
+            return Err(Error::CorruptMetadata(format!(
+                "context counts for {} row groups, the file has {}",
+                column.context_counts.len(),
+                parquet.num_row_groups()
+            )));
         }
-        let first = starts.get(first_group).copied().unwrap_or(at);
-        Ok(ValueReader(Some(Decoder::new(t, first, starts)?)))
+        let mut groups = Vec::with_capacity(parquet.num_row_groups());
+        let mut at = 0u64;
+        for (i, rg) in parquet.row_groups().iter().enumerate() {
+            let rows = u64::try_from(rg.num_rows()).unwrap_or(u64::MAX);
+            groups.push(Group {
+                start: at,
+                rows,
+                counts: column.context_counts.get(i).copied().filter(|_| split),
+            });
+            at = at.saturating_add(rows);
+        }
+        let first = groups.get(first_group).map_or(at, |g| g.start);
+        Ok(ValueReader(Some(Decoder::new(t, first, groups)?)))
     }
 
     /// Appends the values of `stored` (a batch of the value column), the transform undone and

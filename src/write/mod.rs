@@ -223,8 +223,9 @@ fn write_cells<W: Write + Send, T: Element>(
     // The dense column's encoding: of its residuals where a transform is kept.
     let transformed_choice = |kept: &TransformChoice| -> Result<(EncodingChoice, u64)> {
         let columns = [(kept.sample.clone(), kept.sample_type())];
-        let choice =
+        let mut choice =
             encode::choose_levels(&columns, vec![kept.kept_encodings.clone()], compression, rg)?.remove(0);
+        encode::try_block_splitting(&mut choice, &kept.sample, rg)?;
         let bytes = scale(choice.best_bytes(), cells, kept.sample.len());
         Ok((choice, bytes))
     };
@@ -342,7 +343,9 @@ fn write_cells<W: Write + Send, T: Element>(
                     })
                     .collect();
             }
-            let meta = cell_meta(StoredLayout::Dense, vec![value]);
+            let mut meta = cell_meta(StoredLayout::Dense, vec![value]);
+            // Each row group's count of residuals per context, where the transform splits them.
+            let context_counts = std::sync::Mutex::new(Vec::new());
             let mut table = TableWriter::new(
                 writer,
                 vec![(
@@ -362,6 +365,7 @@ fn write_cells<W: Write + Send, T: Element>(
             // Each worker reads and narrows its row group's cells a chunk at a time, and
             // transforms them as a row group of their own.
             table.write_groups(cells, |_, rows| {
+                let start = rows.start;
                 let narrowed = narrow_chunks(rows.len(), &dense_n, |push| {
                     view.each_chunk_in(rows, SCAN_CHUNK, &mut |_, c| {
                         push(c);
@@ -369,10 +373,22 @@ fn write_cells<W: Write + Send, T: Element>(
                     })
                 })?;
                 match &kept {
-                    Some(t) => t.encode(narrowed.as_ref()),
+                    Some(t) => {
+                        let (stored, counts) = t.encode(narrowed.as_ref())?;
+                        if let Some(c) = counts {
+                            context_counts
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .push((start, c));
+                        }
+                        Ok(stored)
+                    }
                     None => Ok(narrowed),
                 }
             })?;
+            let mut counts = context_counts.into_inner().unwrap_or_else(|e| e.into_inner());
+            counts.sort_unstable_by_key(|c| c.0);
+            meta.columns[0].context_counts = counts.into_iter().map(|c| c.1).collect();
             table.finish(meta)
         }
         (StoredLayout::Runs, _) => crate::runs::write_runs(

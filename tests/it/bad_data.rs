@@ -135,6 +135,10 @@ bad_files! {
         Error::CorruptMetadata(_), "column 'value' of a format 1.4 file has a scale; only a value column of format 2.0 may";
     scale_on_integers: "scale_on_integers.parquet" at Open =>
         Error::CorruptMetadata(_), "scale divide 255: a scale applies to float values, not uint8";
+    transform_context_counts_lie: "transform_context_counts_lie.parquet" at Read =>
+        Error::CorruptData(_), "more cells of context 7 than its count";
+    transform_context_counts_missing: "transform_context_counts_missing.parquet" at Read =>
+        Error::CorruptMetadata(_), "context counts for 0 row groups, the file has 1";
     transform_on_runs: "transform_on_runs.parquet" at Open =>
         Error::CorruptMetadata(_), "column 'value' of a runs array has a transform; only a dense array's values may";
     format_version_not_a_number: "format_version_not_a_number.parquet" at Open =>
@@ -473,12 +477,43 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
         left: 1,
         up: Some(40),
         colour: None,
+        contexts: None,
     };
     let predicted_opts = WriteOptions::default()
         .with_layout(Layout::Dense)
         .with_compression(Compression::UNCOMPRESSED)
         .with_transform(median);
     let (mut predicted, mut predicted16, mut scaled) = (Vec::new(), Vec::new(), Vec::new());
+    // Residuals split by context: its counts, and the same text with two counts swapped.
+    let mut split = Vec::new();
+    let split_summary = arrstore::write_array_to(
+        &mut split,
+        &image8,
+        &WriteOptions::default()
+            .with_layout(Layout::Dense)
+            .with_compression(Compression::UNCOMPRESSED)
+            .with_transform(arrstore::predict::Prediction {
+                contexts: Some([1, 2, 3, 5, 8, 13, 21]),
+                ..median
+            }),
+    )
+    .unwrap();
+    let counts = split_summary.meta.value_column().context_counts[0];
+    let split_counts = format!(
+        ",\"context_counts\":[{}]",
+        serde_json::to_string(&counts).unwrap()
+    );
+    let mut swapped = counts;
+    let k = (0..7)
+        .find(|&k| {
+            counts[k].to_string().len() == counts[k + 1].to_string().len() && counts[k] != counts[k + 1]
+        })
+        .unwrap();
+    swapped.swap(k, k + 1);
+    let lying_counts = format!(
+        ",\"context_counts\":[{}]",
+        serde_json::to_string(&swapped).unwrap()
+    );
     let dense = WriteOptions::default()
         .with_layout(Layout::Dense)
         .with_compression(Compression::UNCOMPRESSED);
@@ -597,6 +632,14 @@ fn bad_files() -> Vec<(&'static str, Vec<u8>)> {
         (
             "scale_on_integers.parquet",
             with_footer_text(&scaled, r#""dtype":"float64""#, r#""dtype":"uint8"  "#),
+        ),
+        (
+            "transform_context_counts_lie.parquet",
+            with_footer_text(&split, &split_counts, &lying_counts),
+        ),
+        (
+            "transform_context_counts_missing.parquet",
+            with_footer_text(&split, &split_counts, &" ".repeat(split_counts.len())),
         ),
         (
             "transform_on_runs.parquet",

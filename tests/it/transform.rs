@@ -129,7 +129,7 @@ fn every_predictor_round_trips_every_integer_dtype() {
                         let opts = WriteOptions::default()
                             .with_layout(Layout::Dense)
                             .with_row_group_size(100)
-                            .with_transform(Prediction { predictor, left, up, colour: None });
+                            .with_transform(Prediction { predictor, left, up, colour: None, contexts: None });
                         let t = check_every_read(&a, &path, &opts).expect("a forced transform");
                         assert_eq!((t.predictor, t.left, t.up), (predictor, left, up));
                         let f = ArrayFile::open(&path).unwrap();
@@ -177,7 +177,7 @@ proptest! {
             if let Some(&(left, up)) = hoods.last() {
                 let p = [Predictor::Left, Predictor::Up, Predictor::Average, Predictor::Median, Predictor::Gradient][predictor];
                 let p = if up.is_none() { Predictor::Left } else { p };
-                let forced = opts.with_layout(Layout::Dense).with_transform(Prediction { predictor: p, left, up, colour: None });
+                let forced = opts.with_layout(Layout::Dense).with_transform(Prediction { predictor: p, left, up, colour: None, contexts: None });
                 prop_assert!(check_every_read(&a, &path, &forced).is_some());
             }
         });
@@ -240,6 +240,7 @@ fn whole_number_floats_are_predicted_as_integers_and_others_as_floats() {
         left: 1,
         up: Some(300),
         colour: None,
+        contexts: None,
     });
     let t = check_every_read(&with_minus_zero, &path, &opts).expect("a forced transform");
     assert_eq!(t.of_type, DType::F32);
@@ -273,6 +274,7 @@ fn a_bad_forced_transform_is_an_error() {
         left: 1,
         up: None,
         colour: None,
+        contexts: None,
     });
     assert!(
         e.contains("bad transform") && e.contains("needs a neighbour above"),
@@ -283,6 +285,7 @@ fn a_bad_forced_transform_is_an_error() {
         left: 1,
         up: Some(1000),
         colour: None,
+        contexts: None,
     });
     assert!(e.contains("a distance beyond the array's 100 cells"), "{e}");
 }
@@ -301,6 +304,7 @@ fn sql_reads_the_logical_values_of_a_transformed_array() {
             left: 3,
             up: Some(270),
             colour: None,
+            contexts: None,
         });
     assert!(check_every_read(&a, &path, &opts).is_some());
     let mut session = ArraySession::new();
@@ -493,6 +497,7 @@ fn the_stored_column_holds_zigzag_residuals_restarting_at_each_row_group() {
             left: 1,
             up: Some(9),
             colour: None,
+            contexts: None,
         });
     let mut file = Vec::new();
     let s = arrstore::write_array_to(&mut file, &a, &opts).unwrap();
@@ -606,6 +611,7 @@ fn colour_transforms_round_trip_and_are_chosen() {
                     left,
                     up: Some(left * 41),
                     colour: Some(Colour::YcocgR),
+                    contexts: None,
                 });
             let t = check_every_read(&a, &path, &opts).expect("a transform");
             assert_eq!(t.colour, Some(Colour::YcocgR));
@@ -636,4 +642,50 @@ fn colour_transforms_round_trip_and_are_chosen() {
         names.iter().any(|n| n.ends_with("colours as YCoCg-R")),
         "{names:?}"
     );
+}
+
+/// Residuals split by context: the writer measures the split on images and keeps it where it
+/// pays; the counts in the metadata add up per row group, and every read path is exact, with
+/// row groups of any size.
+#[test]
+fn residuals_split_by_context_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ctx.parquet");
+    let mut rng = Rng(12);
+    // Flat areas, edges and texture: contexts of very different residuals.
+    let a = ndarray::Array2::from_shape_fn((300, 257), |(i, j)| {
+        let region = (i / 60 + j / 50) % 3;
+        let v = match region {
+            0 => 40,
+            1 => 90 + (i + j) / 8,
+            _ => 120 + (rng.next() % 60) as usize,
+        };
+        u8::try_from(v.min(255)).unwrap()
+    })
+    .into_dyn();
+    for rows in [1 << 20, 10_000, 999] {
+        let t = check_every_read(
+            &a,
+            &path,
+            &WriteOptions::default()
+                .with_layout(Layout::Dense)
+                .with_row_group_size(rows),
+        );
+        let f = ArrayFile::open(&path).unwrap();
+        let v = f.meta().value_column().clone();
+        assert!(
+            v.transform_candidates
+                .iter()
+                .any(|c| c.name.ends_with("8 contexts")),
+            "{:?}",
+            v.transform_candidates
+        );
+        if t.is_some_and(|t| t.contexts.is_some()) {
+            let groups = f.parquet_metadata().row_groups();
+            assert_eq!(v.context_counts.len(), groups.len());
+            for (c, g) in v.context_counts.iter().zip(groups) {
+                assert_eq!(c.iter().sum::<u64>(), g.num_rows() as u64);
+            }
+        }
+    }
 }
