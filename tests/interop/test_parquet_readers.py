@@ -173,6 +173,83 @@ def logical(stored, stored_type, offset, dtype):
     return np.array(exact, dtype=dtype)
 
 
+def scaled(values, scale, dtype):
+    """FORMAT.md 2.0: float(k) op by, one IEEE 754 operation in the dtype's precision."""
+    dtype = np.dtype(dtype)
+    k = np.array([float(v) for v in values.tolist()], dtype=dtype)  # exact: |k| <= 2^53 (2^24)
+    by = dtype.type(scale["by"])
+    assert float(by) == scale["by"], "the scale is a number of the dtype's precision"
+    return k / by if scale["op"] == "divide" else k * by
+
+
+def untransform(stored, col, group_rows):
+    """FORMAT.md 2.0's predictive transform undone, cell by cell in plain Python: the narrowed
+    values `s` (as `of_type`) of the residuals `stored`, in row groups of `group_rows` rows."""
+    t = col["transform"]
+    of = np.dtype(t["of_type"])
+    w = of.itemsize * 8
+    work = 2 * w if t.get("colour") else w
+    mask, sign = (1 << work) - 1, 1 << (w - 1)
+    left, up = t["left"], t.get("up", 0)
+    thresholds = t.get("contexts")
+    z_all = [int(v) for v in stored.tolist()]
+    assert all(z <= mask for z in z_all)
+
+    def predict(h, p):
+        if p < left:
+            return 0
+        a = h[p - left]
+        if not up or p < up + left:
+            return a
+        b, c = h[p - up], h[p - up - left]
+        return {"left": a, "up": b, "average": (a + b) // 2, "gradient": a + b - c,
+                "median": min(a, b) if c >= max(a, b) else max(a, b) if c <= min(a, b) else a + b - c,
+                }[t["predictor"]]
+
+    def activity(h, p):
+        if up and p >= up + left:
+            a, b, c = h[p - left], h[p - up], h[p - up - left]
+            return abs(a - c) + abs(b - c) + abs(a - b)
+        if not up and p >= 2 * left:
+            return abs(h[p - left] - h[p - 2 * left])
+        return 0
+
+    u_all, start = [], 0
+    for g, rows in enumerate(group_rows):
+        z = z_all[start:start + rows]
+        start += rows
+        if thresholds:
+            counts = col["context_counts"][g]
+            assert sum(counts) == rows
+            cursor = [sum(counts[:k]) for k in range(len(counts))]
+        h = []
+        for p in range(rows):
+            if thresholds:
+                k = sum(1 for th in thresholds if th <= activity(h, p))
+                zi = z[cursor[k]]
+                cursor[k] += 1
+            else:
+                zi = z[p]
+            d = (zi >> 1) ^ -(zi & 1)
+            h.append((d + predict(h, p)) & mask)
+        if t.get("colour"):
+            off = 1 << w
+            for i in range(0, rows, left):
+                y, co, cg = h[i], h[i + 1] - off, h[i + 2] - off
+                tt = y - (cg >> 1)
+                gg = cg + tt
+                bb = tt - (co >> 1)
+                h[i], h[i + 1], h[i + 2] = bb + co, gg, bb
+        u_all.extend(h)
+    if of.kind == "f":
+        full = (1 << w) - 1
+        bits_ = [u ^ sign if u & sign else ~u & full for u in u_all]
+        return np.array(bits_, dtype=UINT[of.itemsize]).view(of)
+    if of.kind == "i":
+        return np.array([(u ^ sign) - (1 << w) if (u ^ sign) & sign else u ^ sign for u in u_all], dtype=of)
+    return np.array(u_all, dtype=of)
+
+
 def fill_of(meta, dtype):
     """The fill value from `fill_bits` (authoritative): the low bytes of the 64-bit pattern."""
     dtype = np.dtype(dtype)
@@ -187,8 +264,16 @@ def reconstruct(path):
     shape = tuple(meta["shape"])
     dtype = np.dtype(meta["dtype"])
     value_col = next(c for c in meta["columns"] if c["role"] == "value")
-    values = logical(column_numpy(table, value_col["name"]), value_col["stored_type"],
-                     int(value_col.get("offset", 0)), dtype)
+    stored, stored_type = column_numpy(table, value_col["name"]), value_col["stored_type"]
+    if "transform" in value_col:
+        md = pq.read_metadata(path)
+        rows = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
+        stored, stored_type = untransform(stored, value_col, rows), value_col["transform"]["of_type"]
+    if "scale" in value_col:
+        k = np.array([int(v) + int(value_col.get("offset", 0)) for v in stored.tolist()], dtype=object)
+        values = scaled(k, value_col["scale"], dtype)
+    else:
+        values = logical(stored, stored_type, int(value_col.get("offset", 0)), dtype)
     if meta["layout"] == "dense":
         return values.reshape(shape, order="C")
     if meta["layout"] == "runs":
@@ -208,7 +293,8 @@ def test_pyarrow_reads_the_table_and_the_metadata(files, cid):
     a, path = files[cid]
     expected_stored = next(c[3] for c in CASES if c[0] == cid)
     meta = meta_of(path)
-    assert meta["format_version"] == "1.3"
+    transformed = any("transform" in c or "scale" in c for c in meta["columns"])
+    assert meta["format_version"] == ("2.0" if transformed else "1.4")
     assert meta["dtype"] == a.dtype.name and meta["shape"] == list(a.shape)
     assert meta["order"] == ("F" if a.ndim > 1 and a.flags.f_contiguous and not a.flags.c_contiguous
                              else "C")
@@ -326,7 +412,8 @@ def test_page_crcs_of_other_writers_are_checked(tmp_path, run):
     carries none of arrstore's) reads; with one bit of a data page flipped, it is refused."""
     a = np.arange(20_000, dtype=np.float64) * 1.37
     np.save(tmp_path / "a.npy", a)
-    run("write", tmp_path / "a.npy", tmp_path / "a.parquet", "--layout", "dense", "--quiet")
+    # Portable: rewritten as format 1.2 below, which has no scale or transform.
+    run("write", tmp_path / "a.npy", tmp_path / "a.parquet", "--layout", "dense", "--portable", "--quiet")
     meta = meta_of(tmp_path / "a.parquet")
     del meta["checksums"]
     meta["format_version"] = "1.2"
@@ -478,7 +565,9 @@ def test_every_codec_is_readable(tmp_path, run, codec):
 def test_small_row_groups_are_one_table(tmp_path, run):
     a = np.arange(10_000, dtype=np.int64) * 3 + 5
     np.save(tmp_path / "a.npy", a)
-    run("write", tmp_path / "a.npy", tmp_path / "a.parquet", "--row-group-size", "1000", "--quiet")
+    # Portable: DuckDB sums the stored values (a transform would leave it residuals).
+    run("write", tmp_path / "a.npy", tmp_path / "a.parquet", "--row-group-size", "1000", "--portable",
+        "--quiet")
     md = pq.read_metadata(tmp_path / "a.parquet")
     assert md.num_row_groups == 10 and md.num_rows == a.size
     assert np.array_equal(reconstruct(tmp_path / "a.parquet"), a)
@@ -513,3 +602,38 @@ def test_duckdb_isnan_with_parquet_statistics(files):
     got = duckdb.sql(f"SELECT sum(isnan(value)::INT), count(*) FILTER (WHERE value != value) "
                      f"FROM read_parquet('{path}')").fetchall()[0]
     assert got == (nans, nans)
+
+
+def test_format_2_transforms_decode_with_numpy_alone(tmp_path, run):
+    """Smooth images and fields take a scale or a predictive transform (format 2.0); FORMAT.md's
+    definitions, implemented here in plain Python and NumPy, give every array back bit for bit."""
+    rng = np.random.default_rng(7)
+    y, x = np.mgrid[0:96, 0:128]
+    smooth = 100 + 60 * np.sin(y / 9.0) + 50 * np.cos(x / 13.0)
+    arrays = {
+        "rgb": np.clip(np.stack([smooth, smooth * 0.8 + 20, smooth * 0.6 + 40], axis=-1)
+                       + rng.integers(0, 6, (96, 128, 3)), 0, 255).astype(np.uint8),
+        "rgba": np.clip(np.stack([smooth, smooth * 0.9, smooth * 0.7, smooth * 0 + 255], axis=-1)
+                        + rng.integers(0, 4, (96, 128, 4)), 0, 255).astype(np.uint8),
+        "gray16": (smooth * 40 + rng.integers(0, 30, (96, 128))).astype(np.uint16),
+        "textured": np.where((y // 24 + x // 32) % 2 == 0, np.clip(smooth, 0, 255),
+                             np.clip(smooth, 0, 255) + rng.integers(0, 40, (96, 128))).astype(np.uint8),
+        "normalised": (np.clip(smooth, 0, 255).astype(np.uint8) / 255.0),
+        "prices": rng.integers(0, 10**6, 5000) / 100.0,
+        "smooth_f32": (np.sin(y / 17.0) + np.cos(x / 23.0)).astype(np.float32),
+        "signed": (smooth * 10 - 900 + rng.integers(-3, 4, (96, 128))).astype(np.int16),
+    }
+    seen = set()
+    for name, a in arrays.items():
+        np.save(tmp_path / f"{name}.npy", a)
+        path = tmp_path / f"{name}.parquet"
+        run("write", tmp_path / f"{name}.npy", path, "--quiet")
+        meta = meta_of(path)
+        value = meta["columns"][-1]
+        assert meta["format_version"] == ("2.0" if {"transform", "scale"} & set(value) else "1.4")
+        t = value.get("transform", {})
+        seen |= {k for k in ("scale",) if k in value}
+        seen |= {k for k in ("colour", "contexts") if k in t}
+        seen |= {t.get("predictor")} - {None}
+        assert np.array_equal(bits(reconstruct(path)), bits(a)), name
+    assert {"scale", "colour", "contexts"} <= seen, seen
