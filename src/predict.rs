@@ -262,6 +262,21 @@ impl Transform {
             .collect()
     }
 
+    /// The bits of the zig-zag residuals of `values` (one row group's), summed: the cheap
+    /// estimate candidates are ranked by, without holding the residuals.
+    fn residual_bits(&self, values: &[u64]) -> u64 {
+        let (left, up) = self.distances().expect("a writer's distances fit in usize");
+        let (mask, bits) = (self.mask(), self.bits());
+        values
+            .iter()
+            .enumerate()
+            .map(|(p, &u)| {
+                let z = zigzag(u.wrapping_sub(self.predict(values, p, left, up)) & mask, bits);
+                u64::from(64 - z.leading_zeros())
+            })
+            .sum()
+    }
+
     /// The activity around the cell `p` rows into its row group, whose earlier values are
     /// `hist[..p]`: `|a - c| + |b - c| + |a - b|` where the three neighbours are in the row
     /// group; for a transform without `up`, `|a - a'|` with `a'` at `2 left` where both are;
@@ -571,17 +586,23 @@ impl Decoder {
             )));
         }
         let wide = arrow::compute::cast(residuals, &DataType::UInt64)?;
+        let zs = wide.as_primitive::<UInt64Type>().values();
         let (mask, bits) = (self.t.mask(), self.t.bits());
-        let mut out = Vec::with_capacity(wide.len());
-        for &z in wide.as_primitive::<UInt64Type>().values() {
-            if z > mask {
-                return Err(Error::CorruptData(format!(
-                    "residual {z} at row {} exceeds the {bits}-bit range of transform {}",
-                    self.row, self.t
-                )));
-            }
+        if let Some(at) = zs.iter().position(|&z| z > mask) {
+            return Err(Error::CorruptData(format!(
+                "residual {} at row {} exceeds the {bits}-bit range of transform {}",
+                zs[at],
+                self.row + at as u64, // usize fits in u64
+                self.t
+            )));
+        }
+        // The decoded values, in the arithmetic's domain, after the pixel left whole last time.
+        let mut out = std::mem::take(&mut self.pending);
+        out.reserve(zs.len());
+        let mut rest = &zs[..];
+        while !rest.is_empty() {
             if self.groups.front().is_some_and(|g| g.start == self.row) {
-                if !self.pending.is_empty() || !self.buffered.is_empty() {
+                if !out.len().is_multiple_of(self.pixel_cells()) || !self.buffered.is_empty() {
                     return Err(Error::CorruptData(format!(
                         "a row group starts at row {} inside a pixel of the colour transform {}, or \
                          before the one before it ends",
@@ -591,77 +612,143 @@ impl Decoder {
                 self.current = self.groups.pop_front();
                 self.hist.clear();
             }
-            self.row += 1;
+            // The residuals up to the next row group's first row.
+            let until = self.groups.front().map_or(u64::MAX, |g| g.start);
+            let n = usize::try_from(until.saturating_sub(self.row))
+                .unwrap_or(usize::MAX)
+                .min(rest.len())
+                .max(1);
+            let (now, later) = rest.split_at(n.min(rest.len()));
+            rest = later;
+            self.row += now.len() as u64; // usize fits in u64
             match self.current.and_then(|g| g.counts.map(|c| (g.rows, c))) {
                 Some((rows, counts)) => {
-                    self.buffered.push(z);
-                    if self.buffered.len() as u64 == rows {
+                    self.buffered.extend_from_slice(now);
+                    if self.buffered.len() as u64 >= rows {
                         // usize fits in u64
-                        self.decode_group(counts, &mut out)?;
+                        let group = std::mem::take(&mut self.buffered);
+                        self.decode_group(&group, counts, &mut out)?;
                     }
                 }
-                None => self.decode_one(z, &mut out)?,
+                None => {
+                    let mut next = now.iter().copied();
+                    self.decode_cells(now.len(), |_, _| next.next(), &mut out)?;
+                }
+            }
+        }
+        if self.t.colour.is_some() {
+            let whole = out.len() / self.left * self.left;
+            self.pending = out.split_off(whole);
+            for px in out.chunks_exact_mut(self.left) {
+                self.t.colour_inverse(px)?;
             }
         }
         from_ordered(out, self.t.of_type)
     }
 
-    /// Decodes the residual `z` of the next cell of the current row group onto `out`.
-    fn decode_one(&mut self, z: u64, out: &mut Vec<u64>) -> Result<()> {
-        let (mask, bits) = (self.t.mask(), self.t.bits());
-        let p = self.hist.len();
-        let u = unzigzag(z, bits).wrapping_add(self.t.predict(&self.hist, p, self.left, self.up)) & mask;
-        self.hist.push(u);
+    /// The cells of a pixel under a colour transform (1 without one).
+    fn pixel_cells(&self) -> usize {
         if self.t.colour.is_some() {
-            self.pending.push(u);
-            if self.pending.len() == self.left {
-                self.t.colour_inverse(&mut self.pending)?;
-                out.append(&mut self.pending);
-            }
+            self.left
         } else {
+            1
+        }
+    }
+
+    /// Decodes `cells` cells of the current row group onto `out` (in the arithmetic's domain),
+    /// each from the residual `residual` gives for it (called in cell order, after the cells
+    /// before are decoded); `None` from it is a corrupt file.
+    #[inline]
+    fn decode_cells(
+        &mut self,
+        cells: usize,
+        mut residual: impl FnMut(&[u64], usize) -> Option<u64>,
+        out: &mut Vec<u64>,
+    ) -> Result<()> {
+        let (mask, bits) = (self.t.mask(), self.t.bits());
+        let (left, up, keep) = (self.left, self.up, self.keep);
+        let full = if up > 0 { up + left } else { left };
+        let mut hist = std::mem::take(&mut self.hist);
+        let predictor = self.t.predictor;
+        for _ in 0..cells {
+            let p = hist.len();
+            let Some(z) = residual(&hist, p) else {
+                self.hist = hist;
+                return Err(Error::CorruptData(format!(
+                    "the row group before row {} has more cells of a context than its count",
+                    self.row
+                )));
+            };
+            let prediction = if p >= full && up > 0 {
+                // The whole neighbourhood is in the row group.
+                let (a, b) = (hist[p - left], hist[p - up]);
+                match predictor {
+                    Predictor::Left => a,
+                    Predictor::Up => b,
+                    Predictor::Average => (a >> 1) + (b >> 1) + (a & b & 1),
+                    Predictor::Gradient => a.wrapping_add(b).wrapping_sub(hist[p - up - left]),
+                    Predictor::Median => {
+                        let c = hist[p - up - left];
+                        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                        if c >= hi {
+                            lo
+                        } else if c <= lo {
+                            hi
+                        } else {
+                            hi - (c - lo)
+                        }
+                    }
+                }
+            } else {
+                self.t.predict(&hist, p, left, up)
+            };
+            let u = unzigzag(z, bits).wrapping_add(prediction) & mask;
+            hist.push(u);
             out.push(u);
+            if hist.len() >= 2 * keep.max(SCAN_CHUNK) {
+                hist.drain(..hist.len() - keep);
+            }
         }
-        if self.hist.len() >= 2 * self.keep.max(SCAN_CHUNK) {
-            self.hist.drain(..self.hist.len() - self.keep);
-        }
+        self.hist = hist;
         Ok(())
     }
 
-    /// Decodes the buffered residuals of a whole row group, stored by context with `counts`
-    /// of each, in cell order onto `out`.
-    fn decode_group(&mut self, counts: [u64; CONTEXTS], out: &mut Vec<u64>) -> Result<()> {
-        let residuals = std::mem::take(&mut self.buffered);
+    /// Decodes the residuals `group` of a whole row group, stored by context with `counts` of
+    /// each, in cell order onto `out`.
+    fn decode_group(&mut self, group: &[u64], counts: [u64; CONTEXTS], out: &mut Vec<u64>) -> Result<()> {
         let thresholds = self.t.contexts.unwrap_or_default();
-        // Each context's next residual and end, in the buffer (the counts add up to its length).
+        // Each context's next residual and end, in `group` (the counts add up to its length).
         let (mut next, mut end) = ([0usize; CONTEXTS], [0usize; CONTEXTS]);
         let mut at = 0usize;
         for k in 0..CONTEXTS {
             next[k] = at;
-            at += usize::try_from(counts[k]).unwrap_or(usize::MAX);
+            at = at.saturating_add(usize::try_from(counts[k]).unwrap_or(usize::MAX));
             end[k] = at;
         }
-        for _ in 0..residuals.len() {
-            let k = Transform::context(
-                &thresholds,
-                Transform::activity(&self.hist, self.hist.len(), self.left, self.up),
-            );
-            if next[k] == end[k] {
-                return Err(Error::CorruptData(format!(
-                    "the row group before row {} has more cells of context {k} than its count {}",
-                    self.row, counts[k]
-                )));
-            }
-            let z = residuals[next[k]];
-            next[k] += 1;
-            self.decode_one(z, out)?;
-        }
-        Ok(())
+        let (left, up) = (self.left, self.up);
+        self.decode_cells(
+            group.len(),
+            |hist, p| {
+                let k = Transform::context(&thresholds, Transform::activity(hist, p, left, up));
+                if next[k] == end[k] {
+                    return None;
+                }
+                next[k] += 1;
+                group.get(next[k] - 1).copied()
+            },
+            out,
+        )
     }
 }
 
 /// The least saving, in percent of the untransformed sample's bytes, for which a transform is
 /// taken: a plain Parquet reader sees an untransformed column's values directly.
 pub const TRANSFORM_MIN_SAVING_PERCENT: u64 = 2;
+
+/// The least saving, in percent of the values' own bits, that a predictor's residuals must show
+/// in the cheap estimate (the bits of their zig-zag magnitudes) to be measured: random data
+/// shows a few percent either way, and measuring costs more than the estimate.
+const PROXY_MIN_SAVING_PERCENT: u64 = 10;
 
 /// The predictors measured for each neighbourhood, after a cheap estimate keeps the most
 /// promising ones (see [`choose`]).
@@ -723,8 +810,9 @@ pub fn neighbourhoods(shape: &[usize]) -> Vec<(u64, Option<u64>)> {
 /// on up to 16 blocks of whole rows spread over the array (about `budget` cells in all, each
 /// block predicted as a row group of its own), the column untransformed and the
 /// [`MEASURED_PREDICTORS`] predictors of each neighbourhood whose residuals a cheap estimate
-/// (the bits of their zig-zag magnitudes) finds smallest, where the estimate is below the
-/// values' own (their distances from the middle of their range), each under every encoding at
+/// (the bits of their zig-zag magnitudes) finds smallest, where the estimate is
+/// [`PROXY_MIN_SAVING_PERCENT`] below the values' own (their distances from the middle of
+/// their range), each under every encoding at
 /// `compression`. The smallest is kept where it saves [`TRANSFORM_MIN_SAVING_PERCENT`].
 /// `None` where nothing was measured: a bool column, fewer than 2 cells, or no predictor
 /// estimated smaller than the values. `forced` measures that prediction alone and keeps it.
@@ -873,9 +961,17 @@ pub(crate) fn choose<T: Element>(
                     colour,
                     contexts: forced.and_then(|f| f.contexts),
                 };
-                let cost = residuals_of(&t)
+                let input = match (&t.colour, &coloured) {
+                    (Some(_), Some(c)) => c,
+                    _ => &ordered,
+                };
+                let cost = starts
                     .iter()
-                    .map(|&z| u64::from(64 - z.leading_zeros()))
+                    .enumerate()
+                    .map(|(i, &s)| {
+                        let e = starts.get(i + 1).copied().unwrap_or(input.len());
+                        t.residual_bits(&input[s..e])
+                    })
                     .sum();
                 (t, cost)
             })
@@ -887,7 +983,7 @@ pub(crate) fn choose<T: Element>(
         candidates.extend(
             scored
                 .into_iter()
-                .filter(|c| forced.is_some() || c.1 < none_cost)
+                .filter(|c| forced.is_some() || c.1 < none_cost / 100 * (100 - PROXY_MIN_SAVING_PERCENT))
                 .take(MEASURED_PREDICTORS)
                 .map(|c| c.0),
         );

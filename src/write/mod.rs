@@ -331,7 +331,9 @@ fn write_cells<W: Write + Send, T: Element>(
             let (enc, codec) = (choice.best, choice.compression);
             let kept = kept.and_then(|k| k.transform);
             let mut value = value_meta(enc);
-            if let Some(t) = &transform {
+            // The candidates are recorded with the transform kept; where none is, the file is
+            // the one a portable write makes (no larger by their few hundred bytes).
+            if let Some(t) = transform.as_ref().filter(|t| t.transform.is_some()) {
                 value.transform = t.transform;
                 value.stored_type = t.sample_type();
                 value.transform_candidates = t

@@ -136,7 +136,7 @@ bad_files! {
     scale_on_integers: "scale_on_integers.parquet" at Open =>
         Error::CorruptMetadata(_), "scale divide 255: a scale applies to float values, not uint8";
     transform_context_counts_lie: "transform_context_counts_lie.parquet" at Read =>
-        Error::CorruptData(_), "more cells of context 7 than its count";
+        Error::CorruptData(_), "has more cells of a context than its count";
     transform_context_counts_missing: "transform_context_counts_missing.parquet" at Read =>
         Error::CorruptMetadata(_), "context counts for 0 row groups, the file has 1";
     transform_on_runs: "transform_on_runs.parquet" at Open =>

@@ -147,8 +147,8 @@ pub fn run(a: &InfoArgs) -> Result<()> {
             (None, false) => writeln!(out, "transform of '{}': none", c.name)?,
             (None, true) => writeln!(
                 out,
-                "transform of '{}': none (none measured: written portable or before format 1.4, \
-                 or no predictor estimated smaller than the values)",
+                "transform of '{}': none (written portable or before format 1.4, or no transform \
+                 measured smaller than the values)",
                 c.name
             )?,
         }
