@@ -359,6 +359,12 @@ fn write_cells<W: Write + Send, T: Element>(
                 cells,
                 opts,
             )?;
+            if kept.is_some() {
+                // Undoing a transform costs a reader about as much per cell as decoding 8 bytes
+                // of plain values: row groups (which decode in parallel) are cut as for those.
+                table.rows_per_group =
+                    crate::table::group_rows(opts.row_group_size(), cells, 1, TRANSFORMED_CELL_COST_BYTES);
+            }
             if let Some(t) = kept.filter(|t| t.colour.is_some()) {
                 // A colour transform works on whole pixels: no row group may cut one.
                 let pixel = usize::try_from(t.left).unwrap_or(1);
@@ -408,6 +414,12 @@ fn write_cells<W: Write + Send, T: Element>(
         }
     }
 }
+
+/// The bytes of plain values whose decoding costs a reader as much as undoing a predictive
+/// transform of one cell, for cutting a transformed column into row groups (see
+/// `table::group_rows`): a 720,000-cell RGB image is then two row groups, read back 1.7x as
+/// fast as in one, 1% larger (`DESIGN.md`).
+const TRANSFORMED_CELL_COST_BYTES: usize = 8;
 
 /// The most candidate scales checked on the whole array (each a pass over it, stopped at the
 /// first value it does not hold).
