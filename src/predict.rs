@@ -76,6 +76,31 @@ impl Predictor {
         }
     }
 
+    /// The prediction of the cell `p` of `hist` from its neighbours `a` (`left` back), `b`
+    /// (`up` back) and `c` (`up + left` back), all of which are in `hist`.
+    #[inline(always)]
+    fn of_neighbours(self, hist: &[u64], p: usize, left: usize, up: usize) -> u64 {
+        let (a, b) = (hist[p - left], hist[p - up]);
+        match self {
+            Predictor::Left => a,
+            Predictor::Up => b,
+            Predictor::Average => (a >> 1) + (b >> 1) + (a & b & 1),
+            // Modulo 2^W: the callers keep W bits of what they add or subtract it from.
+            Predictor::Gradient => a.wrapping_add(b).wrapping_sub(hist[p - up - left]),
+            Predictor::Median => {
+                let c = hist[p - up - left];
+                let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+                if c >= hi {
+                    lo
+                } else if c <= lo {
+                    hi
+                } else {
+                    hi - (c - lo)
+                }
+            }
+        }
+    }
+
     /// Whether the predictor uses the neighbour above.
     pub fn needs_up(self) -> bool {
         self != Predictor::Left
@@ -221,25 +246,7 @@ impl Transform {
         if up == 0 || p < up + left {
             return a;
         }
-        let b = hist[p - up];
-        match self.predictor {
-            Predictor::Left => a,
-            Predictor::Up => b,
-            Predictor::Average => (a >> 1) + (b >> 1) + (a & b & 1),
-            // Modulo 2^W: the callers keep W bits of what they add or subtract it from.
-            Predictor::Gradient => a.wrapping_add(b).wrapping_sub(hist[p - up - left]),
-            Predictor::Median => {
-                let c = hist[p - up - left];
-                let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                if c >= hi {
-                    lo
-                } else if c <= lo {
-                    hi
-                } else {
-                    hi - (c - lo)
-                }
-            }
-        }
+        self.predictor.of_neighbours(hist, p, left, up)
     }
 
     /// The distances as `usize` (`up` 0 when absent), or an error for a file whose distances do
@@ -681,24 +688,7 @@ impl Decoder {
             };
             let prediction = if p >= full && up > 0 {
                 // The whole neighbourhood is in the row group.
-                let (a, b) = (hist[p - left], hist[p - up]);
-                match predictor {
-                    Predictor::Left => a,
-                    Predictor::Up => b,
-                    Predictor::Average => (a >> 1) + (b >> 1) + (a & b & 1),
-                    Predictor::Gradient => a.wrapping_add(b).wrapping_sub(hist[p - up - left]),
-                    Predictor::Median => {
-                        let c = hist[p - up - left];
-                        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-                        if c >= hi {
-                            lo
-                        } else if c <= lo {
-                            hi
-                        } else {
-                            hi - (c - lo)
-                        }
-                    }
-                }
+                predictor.of_neighbours(&hist, p, left, up)
             } else {
                 self.t.predict(&hist, p, left, up)
             };

@@ -244,19 +244,7 @@ impl ArraySession {
             let scan = LogicalPlanBuilder::scan(scan_name.as_str(), provider_as_source(table), None)
                 .map_err(sql_error)?;
             let plan = decoded_dense_view(scan, &meta.shape)?;
-            self.ctx
-                .register_table(name, Arc::new(ViewTable::new(plan, None)))
-                .map_err(sql_error)?;
-            self.arrays.insert(
-                name.to_string(),
-                RegisteredArray {
-                    name: name.to_string(),
-                    path: abs.to_path_buf(),
-                    meta,
-                    scan_name,
-                },
-            );
-            return Ok(());
+            return self.register_view(name, abs, meta, scan_name, Some(plan));
         }
         let (value_type, value_expr) = value_mapping(&meta)?;
         let index = meta.index_columns();
@@ -321,6 +309,22 @@ impl ArraySession {
                     scan.project(exprs).and_then(|b| b.build()).map_err(sql_error)?
                 }
             };
+            return self.register_view(name, abs, meta, scan_name, Some(plan));
+        }
+        self.register_view(name, abs, meta, scan_name, None)
+    }
+
+    /// Registers `plan`, where there is one, as the view `name` in front of the scan
+    /// `scan_name` of the array at `abs`, and records the array.
+    fn register_view(
+        &mut self,
+        name: &str,
+        abs: &Path,
+        meta: ArrayMeta,
+        scan_name: String,
+        plan: Option<LogicalPlan>,
+    ) -> Result<()> {
+        if let Some(plan) = plan {
             self.ctx
                 .register_table(name, Arc::new(ViewTable::new(plan, None)))
                 .map_err(sql_error)?;
