@@ -197,36 +197,43 @@ impl Transform {
 
     /// Checks the transform as read from a file whose value column is stored as `stored`.
     pub fn check(&self, stored: DType) -> Result<()> {
-        let bad = |m: String| Err(Error::CorruptMetadata(format!("transform {self}: {m}")));
+        match self.problem(stored) {
+            Some(m) => Err(Error::CorruptMetadata(format!("transform {self}: {m}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// What is wrong with the transform over a column stored as `stored`, if anything.
+    fn problem(&self, stored: DType) -> Option<String> {
         if self.of_type == DType::Bool {
-            return bad("it works on numbers, not bool".into());
+            return Some("it works on numbers, not bool".into());
         }
         if !matches!(stored, DType::U8 | DType::U16 | DType::U32 | DType::U64)
             || stored.size() > self.residual_type().size()
         {
-            return bad(format!(
+            return Some(format!(
                 "its residuals are unsigned and no wider than {}, the column is {stored}",
                 self.residual_type()
             ));
         }
         if self.colour.is_some() && !(self.of_type.is_integer() && self.of_type.size() <= 4) {
-            return bad(format!("a colour transform of {} values", self.of_type));
+            return Some(format!("a colour transform of {} values", self.of_type));
         }
         if self.contexts.is_some_and(|t| t.windows(2).any(|w| w[0] > w[1])) {
-            return bad("its context thresholds do not ascend".into());
+            return Some("its context thresholds do not ascend".into());
         }
         if self.colour.is_some() && !(3..=4).contains(&self.left) {
-            return bad(format!("a colour transform of pixels of {} channels", self.left));
+            return Some(format!("a colour transform of pixels of {} channels", self.left));
         }
         if self.left == 0 {
-            return bad("the left neighbour's distance is 0".into());
+            return Some("the left neighbour's distance is 0".into());
         }
         match self.up {
-            Some(up) if up <= self.left => bad(format!(
+            Some(up) if up <= self.left => Some(format!(
                 "the neighbour above ({up} cells back) must be farther than the left one"
             )),
-            None if self.predictor.needs_up() => bad("the predictor needs a neighbour above".into()),
-            _ => Ok(()),
+            None if self.predictor.needs_up() => Some("the predictor needs a neighbour above".into()),
+            _ => None,
         }
     }
 
@@ -843,8 +850,9 @@ pub(crate) fn choose<T: Element>(
             contexts: f.contexts,
         };
         let cells = view.cells() as u64; // usize fits in u64
-        t.check(t.residual_type())
-            .map_err(|e| Error::BadTransform(e.to_string().replace("corrupt metadata: ", "")))?;
+        if let Some(m) = t.problem(t.residual_type()) {
+            return Err(Error::BadTransform(format!("transform {t}: {m}")));
+        }
         if f.up.unwrap_or(f.left) > cells.max(1) {
             return Err(Error::BadTransform(format!(
                 "{t}: a distance beyond the array's {cells} cells"
@@ -1077,6 +1085,16 @@ fn sample_blocks(cells: usize, row: usize, budget: usize) -> Vec<std::ops::Range
 mod tests {
     use super::*;
 
+    /// A deterministic pseudo-random sequence (xorshift) from `seed`.
+    fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     fn t(predictor: Predictor, of_type: DType, left: u64, up: Option<u64>) -> Transform {
         Transform {
             predictor,
@@ -1144,13 +1162,7 @@ mod tests {
 
     #[test]
     fn round_trips_in_every_width_with_restarts() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         for of in [
             DType::I8,
             DType::U8,
@@ -1229,12 +1241,10 @@ mod tests {
             f64::MIN_POSITIVE,
             -1e-310,
         ];
-        let mut x = 77u64;
+        let mut next = xorshift(77);
         let f64s: Vec<f64> = (0..400)
             .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                let x = next();
                 match i % 5 {
                     0 => f64::from_bits(x),
                     1 => specials[(x % 8) as usize],
@@ -1287,13 +1297,7 @@ mod tests {
 
     #[test]
     fn colour_transforms_round_trip_every_pixel() {
-        let mut x = 5u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(5u64);
         for (of, channels) in [
             (DType::U8, 3u64),
             (DType::U8, 4),
