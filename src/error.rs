@@ -198,6 +198,10 @@ pub enum Error {
         found: u32,
     },
 
+    /// A slice that does not fit the array, or is not one (see [`crate::slice`]).
+    #[error("bad slice {0}")]
+    BadSlice(String),
+
     /// An array with more axes than arrstore (and NumPy) handle.
     #[error("{ndim} axes, more than the {max} an array may have")]
     TooManyAxes {

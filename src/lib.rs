@@ -26,6 +26,9 @@
 //! - Read: [`read_array`] / [`read_array_from`] (the caller's type annotation picks dtype and
 //!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
 //!   ([`ArrayFile::read_narrowed`]) and the size report ([`ArrayFile::sizes`]).
+//! - Read a slice: [`ArrayFile::read_slice`] (ndarray's `s![..]`), [`ArrayFile::read_selection`]
+//!   and [`ArrayFile::read_selection_narrowed`] ([`slice::Selection`], NumPy's basic slicing
+//!   syntax); a dense file reads only the row groups and pages that hold the slice.
 //! - Check a file whole: [`ArrayFile::verify`] (every checksum of [`integrity`], every value
 //!   decoded and compared with the [`content`] hash, every invariant of its layout; the report is a
 //!   [`Verified`]).
@@ -82,6 +85,7 @@ mod coo;
 mod coords;
 mod dtype;
 mod dynarray;
+mod effort;
 mod encode;
 mod entry_order;
 pub mod error;
@@ -98,6 +102,7 @@ mod read;
 mod runs;
 pub mod scale;
 pub mod sizes;
+pub mod slice;
 pub mod sql;
 pub mod store;
 mod table;
@@ -108,6 +113,7 @@ pub use coo::{Coo, DynCoo};
 pub use coords::Coords;
 pub use dtype::{DType, Element, UnknownDType};
 pub use dynarray::{BadScalar, DynArray, Order, Scalar};
+pub use effort::Effort;
 pub use error::{Error, Result};
 pub use meta::{ArrayMeta, StoredLayout};
 pub use options::{Layout, WriteOptions};

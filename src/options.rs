@@ -4,6 +4,7 @@
 use parquet::basic::{Compression, ZstdLevel};
 
 use crate::dynarray::Scalar;
+use crate::effort::Effort;
 
 /// The layout a writer is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -81,6 +82,7 @@ pub struct WriteOptions {
     arrow_dictionary: bool,
     portable: bool,
     transform: Option<crate::predict::Prediction>,
+    effort: Effort,
 }
 
 impl Default for WriteOptions {
@@ -97,6 +99,7 @@ impl Default for WriteOptions {
             arrow_dictionary: false,
             portable: false,
             transform: None,
+            effort: Effort::Default,
         }
     }
 }
@@ -191,6 +194,33 @@ impl WriteOptions {
     pub fn with_transform(mut self, prediction: crate::predict::Prediction) -> Self {
         self.transform = Some(prediction);
         self
+    }
+
+    /// Chooses how much is measured to make the file small (default [`Effort::Default`]).
+    ///
+    /// ```
+    /// use arrstore::{write_array_to, Effort, WriteOptions};
+    /// let mut x = 1u32; // a smooth image with a little noise (a linear congruential generator)
+    /// let a = ndarray::Array2::from_shape_fn((256, 256), |(i, j)| {
+    ///     x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+    ///     let noise = f64::from(x >> 29);
+    ///     (120.0 + 60.0 * (i as f64 / 9.0).sin() + 50.0 * (j as f64 / 13.0).cos() + noise) as u8
+    /// });
+    /// let write = |effort| write_array_to(Vec::new(), &a, &WriteOptions::default().with_effort(effort));
+    /// let (fast, best) = (write(Effort::Fast).unwrap(), write(Effort::Best).unwrap());
+    /// // `none` and one predictor measured, against more at the best effort.
+    /// assert_eq!(fast.meta.value_column().transform_candidates.len(), 2);
+    /// assert!(best.meta.value_column().transform_candidates.len() > 2);
+    /// assert!(best.file_bytes <= fast.file_bytes);
+    /// ```
+    pub fn with_effort(mut self, effort: Effort) -> Self {
+        self.effort = effort;
+        self
+    }
+
+    /// The effort asked for.
+    pub fn effort(&self) -> Effort {
+        self.effort
     }
 
     /// The transform asked for, if any.

@@ -44,6 +44,7 @@ use parquet::basic::Compression;
 
 use crate::cells::{Cells, SCAN_CHUNK};
 use crate::dtype::{DType, Element};
+use crate::effort::Effort;
 use crate::encode;
 use crate::error::{Error, Result};
 use crate::narrow::{narrow, Narrowing};
@@ -312,7 +313,9 @@ impl Transform {
     /// The context of an activity: the number of `thresholds` at most `activity`.
     #[inline]
     fn context(thresholds: &[u64; CONTEXTS - 1], activity: u64) -> usize {
-        thresholds.iter().take_while(|&&t| t <= activity).count()
+        // The thresholds ascend (`Transform::check`), so this is the count of those at most
+        // `activity`, taken without a branch on each.
+        thresholds.iter().map(|&t| usize::from(t <= activity)).sum()
     }
 
     /// The residuals of `values` (ordered values of one row group, colour-transformed where
@@ -676,14 +679,43 @@ impl Decoder {
     fn decode_cells(
         &mut self,
         cells: usize,
+        residual: impl FnMut(&[u64], usize) -> Option<u64>,
+        out: &mut Vec<u64>,
+    ) -> Result<()> {
+        // One loop per predictor, so that no cell asks which predictor it is.
+        match self.t.predictor {
+            Predictor::Left => self.decode_cells_by(cells, residual, out, |h, p, l, u| {
+                Predictor::Left.of_neighbours(h, p, l, u)
+            }),
+            Predictor::Up => self.decode_cells_by(cells, residual, out, |h, p, l, u| {
+                Predictor::Up.of_neighbours(h, p, l, u)
+            }),
+            Predictor::Average => self.decode_cells_by(cells, residual, out, |h, p, l, u| {
+                Predictor::Average.of_neighbours(h, p, l, u)
+            }),
+            Predictor::Median => self.decode_cells_by(cells, residual, out, |h, p, l, u| {
+                Predictor::Median.of_neighbours(h, p, l, u)
+            }),
+            Predictor::Gradient => self.decode_cells_by(cells, residual, out, |h, p, l, u| {
+                Predictor::Gradient.of_neighbours(h, p, l, u)
+            }),
+        }
+    }
+
+    /// [`Decoder::decode_cells`] with the transform's predictor as `of_neighbours` (where the
+    /// whole neighbourhood is in the row group).
+    #[inline(always)]
+    fn decode_cells_by(
+        &mut self,
+        cells: usize,
         mut residual: impl FnMut(&[u64], usize) -> Option<u64>,
         out: &mut Vec<u64>,
+        of_neighbours: impl Fn(&[u64], usize, usize, usize) -> u64,
     ) -> Result<()> {
         let (mask, bits) = (self.t.mask(), self.t.bits());
         let (left, up, keep) = (self.left, self.up, self.keep);
         let full = if up > 0 { up + left } else { left };
         let mut hist = std::mem::take(&mut self.hist);
-        let predictor = self.t.predictor;
         for _ in 0..cells {
             let p = hist.len();
             let Some(z) = residual(&hist, p) else {
@@ -695,7 +727,7 @@ impl Decoder {
             };
             let prediction = if p >= full && up > 0 {
                 // The whole neighbourhood is in the row group.
-                predictor.of_neighbours(&hist, p, left, up)
+                of_neighbours(&hist, p, left, up)
             } else {
                 self.t.predict(&hist, p, left, up)
             };
@@ -748,8 +780,13 @@ pub const TRANSFORM_MIN_SAVING_PERCENT: u64 = 2;
 const PROXY_MIN_SAVING_PERCENT: u64 = 10;
 
 /// The predictors measured for each neighbourhood, after a cheap estimate keeps the most
-/// promising ones (see [`choose`]).
-const MEASURED_PREDICTORS: usize = 2;
+/// promising ones (see [`choose`]), at [`Effort::Fast`] and above.
+fn measured_predictors(effort: Effort) -> usize {
+    match effort {
+        Effort::Fast => 1,
+        Effort::Default | Effort::Best => 2,
+    }
+}
 
 /// What [`choose`] measured and kept.
 #[derive(Debug, Clone)]
@@ -806,7 +843,7 @@ pub fn neighbourhoods(shape: &[usize]) -> Vec<(u64, Option<u64>)> {
 /// Chooses the transform of a dense column of `view`'s cells narrowed by `n`, by measuring:
 /// on up to 16 blocks of whole rows spread over the array (about `budget` cells in all, each
 /// block predicted as a row group of its own), the column untransformed and the
-/// [`MEASURED_PREDICTORS`] predictors of each neighbourhood whose residuals a cheap estimate
+/// [`measured_predictors`] of each neighbourhood whose residuals a cheap estimate
 /// (the bits of their zig-zag magnitudes) finds smallest, where the estimate is
 /// [`PROXY_MIN_SAVING_PERCENT`] below the values' own (their distances from the middle of
 /// their range), each under every encoding at
@@ -820,6 +857,7 @@ pub(crate) fn choose<T: Element>(
     compression: Compression,
     row_group_size: usize,
     forced: Option<Prediction>,
+    effort: Effort,
 ) -> Result<Option<TransformChoice>> {
     // Each neighbourhood, with and without a colour transform where its cells are pixels of 3
     // or 4 channels of integers of at most 32 bits.
@@ -982,7 +1020,7 @@ pub(crate) fn choose<T: Element>(
             scored
                 .into_iter()
                 .filter(|c| forced.is_some() || c.1 < none_cost / 100 * (100 - PROXY_MIN_SAVING_PERCENT))
-                .take(MEASURED_PREDICTORS)
+                .take(measured_predictors(effort))
                 .map(|c| c.0),
         );
     }
@@ -992,7 +1030,7 @@ pub(crate) fn choose<T: Element>(
     }
     // The most promising candidate again, its residuals split by the activity around each
     // cell into contexts of about equal size (thresholds at the sample's activity quantiles).
-    if let Some(t) = best_proxy.filter(|_| forced.is_none()) {
+    if let Some(t) = best_proxy.filter(|_| forced.is_none() && effort > Effort::Fast) {
         let input = match (&t.colour, &coloured) {
             (Some(_), Some(c)) => c,
             _ => &ordered,

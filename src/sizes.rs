@@ -53,6 +53,20 @@ pub struct SizeReport {
     /// What checks the file's bytes on every read: `None` for a file written before format 1.3,
     /// which carries no checksums.
     pub checksums: Option<ChecksumSummary>,
+    /// How the table is cut: its row groups and their rows.
+    pub row_groups: RowGroups,
+}
+
+/// How a table is cut into row groups (each compressed on its own; slice reads and query
+/// engines read only those they need).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowGroups {
+    /// The number of row groups.
+    pub count: u64,
+    /// The rows of the smallest and the largest.
+    pub min_rows: u64,
+    /// See `min_rows`.
+    pub max_rows: u64,
 }
 
 /// The checksums a file carries (format 1.3; see [`crate::integrity`]).
@@ -87,6 +101,16 @@ pub struct ColumnSize {
     pub encodings: Vec<String>,
     /// Whether it has a dictionary page.
     pub dictionary_page: bool,
+    /// Its data pages, over every row group, where the file has an offset index (pages are
+    /// what a slice read or a query engine reads of a row group).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u64>,
+    /// The most rows in one of its data pages, where the file has an offset index.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_page_rows: Option<u64>,
+    /// The codecs of its column chunks (from the footer: `ZSTD`, `BROTLI`, ...; the footer
+    /// does not record a level).
+    pub codecs: Vec<String>,
     /// Bytes on disk (after compression).
     pub compressed_bytes: u64,
     /// Bytes before compression (after encoding).
@@ -151,6 +175,9 @@ impl SizeReport {
                     physical_type: String::new(),
                     encodings: Vec::new(),
                     dictionary_page: false,
+                    pages: None,
+                    max_page_rows: None,
+                    codecs: Vec::new(),
                     compressed_bytes: 0,
                     uncompressed_bytes: 0,
                     chosen_encoding: c.encoding.clone(),
@@ -162,11 +189,37 @@ impl SizeReport {
                     return size;
                 };
                 size.physical_type = schema.column(i).physical_type().to_string();
+                if let Some(index) = parquet.offset_index() {
+                    let (mut pages, mut most) = (0u64, 0u64);
+                    for (g, rg) in parquet.row_groups().iter().enumerate() {
+                        let Some(locations) = index.get(g).and_then(|c| c.get(i)).map(|o| o.page_locations())
+                        else {
+                            continue;
+                        };
+                        let rows = u64::try_from(rg.num_rows()).unwrap_or(0);
+                        for (p, loc) in locations.iter().enumerate() {
+                            let first = u64::try_from(loc.first_row_index).unwrap_or(0);
+                            let next = locations
+                                .get(p + 1)
+                                .map_or(rows, |n| u64::try_from(n.first_row_index).unwrap_or(0));
+                            most = most.max(next.saturating_sub(first));
+                        }
+                        pages += locations.len() as u64; // usize fits in u64
+                    }
+                    size.pages = Some(pages);
+                    size.max_page_rows = Some(most);
+                }
                 for rg in parquet.row_groups() {
                     let col = rg.column(i);
                     size.compressed_bytes += u64::try_from(col.compressed_size()).unwrap_or(0);
                     size.uncompressed_bytes += u64::try_from(col.uncompressed_size()).unwrap_or(0);
                     size.dictionary_page |= col.dictionary_page_offset().is_some();
+                    // The codec's name without a level (the footer records none).
+                    let codec = format!("{:?}", col.compression());
+                    let codec = codec.split('(').next().unwrap_or_default().to_string();
+                    if !size.codecs.contains(&codec) {
+                        size.codecs.push(codec);
+                    }
                     for e in col.encodings() {
                         let name = e.to_string();
                         if !size.encodings.contains(&name) {
@@ -183,7 +236,17 @@ impl SizeReport {
             block_bytes: c.block_bytes,
             data_bytes: c.data_bytes,
         });
+        let group_rows = parquet
+            .row_groups()
+            .iter()
+            .map(|rg| u64::try_from(rg.num_rows()).unwrap_or(0));
+        let row_groups = RowGroups {
+            count: parquet.num_row_groups() as u64, // usize fits in u64
+            min_rows: group_rows.clone().min().unwrap_or(0),
+            max_rows: group_rows.max().unwrap_or(0),
+        };
         SizeReport {
+            row_groups,
             format_version: meta.format_version.clone(),
             checksums,
             layout: meta.layout,

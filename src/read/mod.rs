@@ -44,6 +44,7 @@ use crate::verify::Verified;
 use crate::with_dtype;
 
 mod export;
+mod slice;
 
 /// Rows decoded per batch.
 const BATCH_ROWS: usize = 1 << 16;

@@ -215,7 +215,15 @@ fn write_cells<W: Write + Send, T: Element>(
     let transform = match opts.layout() {
         Layout::Auto | Layout::Dense if !opts.portable() || opts.transform().is_some() => {
             let budget = opts.sample_cells(T::DTYPE);
-            crate::predict::choose(view, &dense_n, budget, compression, rg, opts.transform())?
+            crate::predict::choose(
+                view,
+                &dense_n,
+                budget,
+                compression,
+                rg,
+                opts.transform(),
+                opts.effort(),
+            )?
         }
         _ => None,
     };
@@ -225,7 +233,7 @@ fn write_cells<W: Write + Send, T: Element>(
         let columns = [(kept.sample.clone(), kept.sample_type())];
         let mut choice =
             encode::choose_levels(&columns, vec![kept.kept_encodings.clone()], compression, rg)?.remove(0);
-        encode::try_block_splitting(&mut choice, &kept.sample, rg)?;
+        encode::try_residual_codecs(&mut choice, &kept.sample, rg, opts.effort())?;
         let bytes = scale(choice.best_bytes(), cells, kept.sample.len());
         Ok((choice, bytes))
     };

@@ -139,7 +139,11 @@ fn help_lists_the_values_of_every_enumerated_flag() {
         "{write}"
     );
     assert!(
-        write.contains("[possible values: zstd, zstd(LEVEL), snappy, lz4_raw, uncompressed]"),
+        write.contains("[possible values: zstd, zstd(LEVEL), brotli(LEVEL), snappy, lz4_raw, uncompressed]"),
+        "{write}"
+    );
+    assert!(
+        write.contains("[possible values: fast, default, best]"),
         "{write}"
     );
     let sql = squeeze(help("sql"));

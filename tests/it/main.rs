@@ -12,5 +12,6 @@ mod mutation;
 mod npy;
 mod npz_store;
 mod round_trip;
+mod slice;
 mod sql;
 mod transform;

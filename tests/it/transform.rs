@@ -376,7 +376,21 @@ fn the_cli_writes_portable_files_and_info_shows_the_transform() {
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert!(v["columns"][0]["transform"]["predictor"].is_string(), "{v}");
     assert_eq!(v["columns"][0]["transform_candidates"][0]["name"], "none", "{v}");
+    assert!(v["columns"][0]["codecs"][0].is_string(), "{v}");
+    let w = run_in(dir.path(), &["write", "--effort", "fast", "a.npy", "f.parquet"]);
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    let f = ArrayFile::open(dir.path().join("f.parquet")).unwrap();
+    assert_eq!(
+        f.meta().value_column().transform_candidates.len(),
+        2,
+        "none and one predictor"
+    );
+    let w = run_in(dir.path(), &["write", "--effort", "hard", "a.npy", "g.parquet"]);
+    assert_ne!(w.code, 0);
+    assert!(w.stderr.contains("unknown effort 'hard'"), "{}", w.stderr);
+    assert!(!dir.path().join("g.parquet").exists());
     let info = run_in(dir.path(), &["info", "p.parquet"]);
+    assert!(info.stdout.contains("codec"), "{}", info.stdout);
     assert!(
         info.stdout
             .contains("transform of 'value': none (written portable"),
@@ -687,6 +701,78 @@ fn residuals_split_by_context_round_trip() {
             for (c, g) in v.context_counts.iter().zip(groups) {
                 assert_eq!(c.iter().sum::<u64>(), g.num_rows() as u64);
             }
+        }
+    }
+}
+
+/// The codec of every chunk of column `name` of the file at `path`.
+fn codecs_of(path: &std::path::Path, name: &str) -> Vec<parquet::basic::Compression> {
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    let footer = parquet::file::reader::FileReader::metadata(&reader);
+    footer
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns().iter().filter(|c| c.column_path().string() == name))
+        .map(|c| c.compression())
+        .collect()
+}
+
+/// Residual columns of a smooth float field and of a smooth image take brotli where it
+/// measures smaller at the default effort; at `fast` they keep zstd and fewer candidates are
+/// measured; at `best` the file is no larger. Every file reads back bit for bit.
+#[test]
+fn the_effort_sets_what_is_measured_and_the_codecs_of_residuals() {
+    use arrstore::Effort;
+    use parquet::basic::Compression;
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = Rng(5);
+    let smooth = ArrayD::from_shape_fn(IxDyn(&[384, 256]), |ix| {
+        let (y, x) = (ix[0] as f32, ix[1] as f32);
+        (y / 17.0).sin() * (x / 29.0).cos() + (rng.next() % 1000) as f32 * 1e-6
+    });
+    let image = ArrayD::from_shape_fn(IxDyn(&[512, 384]), |ix| {
+        let (y, x) = (ix[0] as f64, ix[1] as f64);
+        let v = 100.0 + 60.0 * (y / 9.0).sin() + 50.0 * (x / 13.0).cos() + (rng.next() % 7) as f64;
+        v.clamp(0.0, 255.0) as u8
+    });
+    let run = |name: &str, effort: Effort| -> (u64, Vec<Compression>, usize) {
+        let path = dir.path().join(format!("{name}-{effort:?}.parquet"));
+        let opts = WriteOptions::default().with_effort(effort);
+        let t = match name {
+            "smooth" => check_every_read(&smooth, &path, &opts),
+            _ => check_every_read(&image, &path, &opts),
+        };
+        assert!(t.is_some(), "{name} at {effort:?} is predicted");
+        let meta = ArrayFile::open(&path).unwrap().meta().clone();
+        let value = meta.value_column();
+        (
+            std::fs::metadata(&path).unwrap().len(),
+            codecs_of(&path, &value.name),
+            value.transform_candidates.len(),
+        )
+    };
+    for name in ["smooth", "image"] {
+        let (fast, fast_codecs, fast_candidates) = run(name, Effort::Fast);
+        let (default, default_codecs, default_candidates) = run(name, Effort::Default);
+        let (best, _, _) = run(name, Effort::Best);
+        assert!(
+            fast_codecs.iter().all(|c| matches!(c, Compression::ZSTD(_))),
+            "{name}: {fast_codecs:?}"
+        );
+        assert!(
+            fast_candidates < default_candidates,
+            "{name}: {fast_candidates} {default_candidates}"
+        );
+        assert!(
+            default <= fast && best * 100 <= default * 101,
+            "{name}: fast {fast}, default {default}, best {best}"
+        );
+        if name == "smooth" {
+            assert!(
+                default_codecs.iter().all(|c| matches!(c, Compression::BROTLI(_))),
+                "{name}: {default_codecs:?}"
+            );
         }
     }
 }

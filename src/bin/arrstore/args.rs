@@ -5,7 +5,7 @@
 use std::ffi::OsStr;
 use std::path::PathBuf;
 
-use arrstore::{Layout, Scalar};
+use arrstore::{Effort, Layout, Scalar};
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{Arg, Args, Parser, Subcommand};
@@ -81,8 +81,8 @@ pub struct WriteArgs {
     /// and 16 hex digits for the bits of a float64 (default 0).
     #[arg(long, value_parser = FILL)]
     pub fill: Option<Scalar>,
-    /// The Parquet codec: zstd (level 3), zstd(LEVEL) with LEVEL 1..22, snappy, lz4_raw,
-    /// uncompressed.
+    /// The Parquet codec: zstd (level 3), zstd(LEVEL) with LEVEL 1..22, brotli(LEVEL) with
+    /// LEVEL 0..11, snappy, lz4_raw, uncompressed.
     #[arg(long, default_value = "zstd(3)", value_parser = COMPRESSION)]
     pub compression: Compression,
     /// Rows per Parquet row group.
@@ -96,6 +96,11 @@ pub struct WriteArgs {
     /// transform (a dense file's column then holds the values, less an offset at most).
     #[arg(long)]
     pub portable: bool,
+    /// How much is measured to make the file small: fast (one predictor per neighbourhood,
+    /// no slower codecs), default (zstd level 16 or brotli where residuals measure smaller),
+    /// best (brotli quality 11 too). Reads are as fast whatever the effort.
+    #[arg(long, default_value = "default", value_parser = EFFORT)]
+    pub effort: Effort,
     /// Replace the output if it exists.
     #[arg(short, long)]
     pub force: bool,
@@ -113,6 +118,11 @@ pub struct ReadArgs {
     /// values are stored with an offset, since they would not be the original values).
     #[arg(long)]
     pub narrowed: bool,
+    /// Read only these cells, in NumPy's basic slicing syntax: "100:200, :, 5", "..., ::-1",
+    /// "-1" (start:stop:step with negatives, integers that drop an axis, ..., None). A dense
+    /// file reads only the row groups and pages that hold them.
+    #[arg(long, allow_hyphen_values = true)]
+    pub slice: Option<String>,
     /// Deflate the entries of an .npz output (as np.savez_compressed).
     #[arg(long)]
     pub compress: bool,
@@ -259,9 +269,22 @@ const LAYOUT: Values<Layout> = Values {
     parse: |s| s.parse(),
 };
 
+/// `--effort`: [`Effort`]'s names.
+const EFFORT: Values<Effort> = Values {
+    names: &["fast", "default", "best"],
+    parse: |s| s.parse(),
+};
+
 /// `--compression`: a Parquet codec; `zstd` without a level is arrstore's default level.
 const COMPRESSION: Values<Compression> = Values {
-    names: &["zstd", "zstd(LEVEL)", "snappy", "lz4_raw", "uncompressed"],
+    names: &[
+        "zstd",
+        "zstd(LEVEL)",
+        "brotli(LEVEL)",
+        "snappy",
+        "lz4_raw",
+        "uncompressed",
+    ],
     parse: |s| {
         let codec = match s.to_ascii_lowercase().as_str() {
             "zstd" => format!("zstd({})", arrstore::options::DEFAULT_ZSTD_LEVEL),

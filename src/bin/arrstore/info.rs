@@ -75,6 +75,29 @@ pub fn run(a: &InfoArgs) -> Result<()> {
             r.format_version
         )?,
     }
+    let g = &r.row_groups;
+    let pages: Vec<String> = r
+        .columns
+        .iter()
+        .filter_map(|c| {
+            let (pages, most) = (c.pages?, c.max_page_rows?);
+            Some(format!(
+                "{} {} pages of at most {} rows",
+                c.name,
+                thousands(pages),
+                thousands(most)
+            ))
+        })
+        .collect();
+    writeln!(
+        out,
+        "cut into   {} row groups of {} to {} rows{}{}",
+        thousands(g.count),
+        thousands(g.min_rows),
+        thousands(g.max_rows),
+        if pages.is_empty() { "" } else { "; " },
+        pages.join(", ")
+    )?;
     writeln!(out)?;
     writeln!(out, "{:<26}{:>16}{:>12}{:>10}", "size", "bytes", "", "of memory")?;
     let row = |out: &mut std::io::StdoutLock, name: &str, n: u64| {
@@ -94,13 +117,22 @@ pub fn run(a: &InfoArgs) -> Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "{:<8}{:<7}{:<9}{:>8} {:<9}{:<22}{:<28}{:>13}{:>14}",
-        "column", "role", "stored", "offset", "physical", "chosen", "encodings", "compressed", "uncompressed"
+        "{:<8}{:<7}{:<9}{:>8} {:<9}{:<22}{:<28}{:<8}{:>13}{:>14}",
+        "column",
+        "role",
+        "stored",
+        "offset",
+        "physical",
+        "chosen",
+        "encodings",
+        "codec",
+        "compressed",
+        "uncompressed"
     )?;
     for c in &r.columns {
         writeln!(
             out,
-            "{:<8}{:<7}{:<9}{:>8} {:<9}{:<22}{:<28}{:>13}{:>14}",
+            "{:<8}{:<7}{:<9}{:>8} {:<9}{:<22}{:<28}{:<8}{:>13}{:>14}",
             c.name,
             format!("{:?}", c.role).to_lowercase(),
             c.stored_type.name(),
@@ -112,6 +144,7 @@ pub fn run(a: &InfoArgs) -> Result<()> {
             c.physical_type,
             c.chosen_encoding.as_deref().unwrap_or("-"),
             c.encodings.join(","),
+            c.codecs.join(","),
             thousands(c.compressed_bytes),
             thousands(c.uncompressed_bytes),
         )?;

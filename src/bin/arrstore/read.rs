@@ -20,10 +20,41 @@ pub fn run(a: &ReadArgs, quiet: bool) -> Result<()> {
         .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
     let limit = a.max_memory.or_else(available_memory);
     if Store::is_store(&a.input) {
+        if a.slice.is_some() {
+            bail!(
+                "{}: --slice reads one array, and this is a store of several; read one of its files",
+                a.input.display()
+            );
+        }
         return read_store(a, quiet, to_npz, limit);
     }
     let file = ArrayFile::open(&a.input)?;
     let progress = Progress::spinner(quiet, format!("reading {}", a.input.display()));
+    if let Some(text) = &a.slice {
+        let sel = file.selection(text)?;
+        let bytes = sel.cells().saturating_mul(if a.narrowed {
+            file.meta().value_column().stored_type.size() as u64 // usize fits in u64
+        } else {
+            file.meta().dtype.size() as u64 // usize fits in u64
+        });
+        if let Some(limit) = limit.filter(|&l| bytes > l) {
+            bail!(
+                "{}: the slice {text} needs {} in memory, more than the {} that may be used (--max-memory)",
+                a.input.display(),
+                fmt::bytes(bytes),
+                fmt::bytes(limit)
+            );
+        }
+        let array = if a.narrowed {
+            let n = file.read_selection_narrowed(&sel)?;
+            refuse_offset(&a.input, n.offset)?;
+            n.array
+        } else {
+            file.read_selection(&sel)?
+        };
+        progress.set_message(format!("writing {}", a.output.display()));
+        return write_array(a, &array, to_npz);
+    }
     if to_npz && file.meta().layout == StoredLayout::Sparse && !a.narrowed {
         let coo = file.read_dyn_coo()?;
         arrstore::npz::write_sparse_npz(&a.output, &coo, a.compress, a.force)?;
@@ -37,26 +68,36 @@ pub fn run(a: &ReadArgs, quiet: bool) -> Result<()> {
     check_memory(&a.input, file.meta(), a.narrowed, limit)?;
     let array = if a.narrowed {
         let n = file.read_narrowed()?;
-        if n.offset != 0 {
-            bail!(
-                "{}: the values are stored less an offset of {}, so the narrowed array is not the original values; read without --narrowed",
-                a.input.display(),
-                n.offset
-            );
-        }
+        refuse_offset(&a.input, n.offset)?;
         n.array
     } else {
         file.read_dyn()?
     };
     progress.set_message(format!("writing {}", a.output.display()));
+    write_array(a, &array, to_npz)
+}
+
+/// A narrowed read of values stored less an offset is not the original values: refused.
+fn refuse_offset(input: &Path, offset: i128) -> Result<()> {
+    if offset != 0 {
+        bail!(
+            "{}: the values are stored less an offset of {offset}, so the narrowed array is not the original values; read without --narrowed",
+            input.display(),
+        );
+    }
+    Ok(())
+}
+
+/// Writes `array` as the output: .npy, or an .npz of one array named after the input.
+fn write_array(a: &ReadArgs, array: &arrstore::DynArray, to_npz: bool) -> Result<()> {
     if to_npz {
         let key = a
             .input
             .file_stem()
             .map_or("arr_0".into(), |s| s.to_string_lossy().into_owned());
-        arrstore::npz::write_npz(&a.output, &[(key.as_str(), &array)], a.compress, a.force)?;
+        arrstore::npz::write_npz(&a.output, &[(key.as_str(), array)], a.compress, a.force)?;
     } else {
-        arrstore::npy::write_npy(&a.output, &array, a.force)?;
+        arrstore::npy::write_npy(&a.output, array, a.force)?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ pub fn run(a: &WriteArgs, quiet: bool) -> Result<()> {
         .with_row_group_size(a.row_group_size)
         .with_arrow_dictionary(a.arrow_dictionary)
         .with_portable(a.portable)
+        .with_effort(a.effort)
         .with_overwrite(a.force);
     if let Some(f) = &a.fill {
         opts = opts.with_fill(*f);
