@@ -515,13 +515,27 @@ impl Places {
 pub struct Checked<R> {
     inner: Arc<R>,
     verifier: Option<Arc<Verifier>>,
+    /// The spans of whole blocks read and checked last (at most [`RECENT_SPANS`], the latest
+    /// first), so that the pages of a row group's columns, which share blocks, are read and
+    /// checked once: a slice read fetches a few pages, not every block again for each.
+    recent: Arc<std::sync::Mutex<Vec<CheckedSpan>>>,
 }
+
+/// A span of whole blocks of a file and its bytes, checked.
+type CheckedSpan = (Range<u64>, Bytes);
+
+/// How many checked spans a [`Checked`] reader keeps.
+const RECENT_SPANS: usize = 8;
+
+/// The longest span a [`Checked`] reader keeps: 4 blocks of the default size.
+const RECENT_SPAN_BYTES: u64 = 4 * BLOCK_BYTES;
 
 impl<R> Clone for Checked<R> {
     fn clone(&self) -> Self {
         Checked {
             inner: Arc::clone(&self.inner),
             verifier: self.verifier.clone(),
+            recent: Arc::clone(&self.recent),
         }
     }
 }
@@ -532,6 +546,7 @@ impl<R: ChunkReader> Checked<R> {
         Checked {
             inner: Arc::new(inner),
             verifier,
+            recent: Arc::default(),
         }
     }
 
@@ -562,10 +577,40 @@ impl<R: ChunkReader> Checked<R> {
 
     fn checked(&self, range: Range<u64>) -> parquet::errors::Result<Bytes> {
         let out = match &self.verifier {
-            Some(v) => v.checked_bytes(range, |r| self.read_range(r)),
+            Some(v) => self.checked_by(v, range),
             None => self.read_range(range),
         };
         out.map_err(|e| ParquetError::External(Box::new(e)))
+    }
+
+    /// `range`, from a span of whole blocks read and checked before where one holds it, else
+    /// read and checked by `v` (and kept, when short).
+    fn checked_by(&self, v: &Verifier, range: Range<u64>) -> Result<Bytes> {
+        let Some(span) = v.fetch_for(&range)? else {
+            return v.assemble(range, None);
+        };
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        // A range running on into the tail is assembled by the verifier, never from here.
+        if let Some(i) = recent
+            .iter()
+            .position(|(r, _)| r.start <= range.start && range.end <= r.end)
+        {
+            // Checked when it was kept.
+            let (r, bytes) = recent.remove(i);
+            let out = bytes.slice(slice_of(&r, &range));
+            recent.insert(0, (r, bytes));
+            return Ok(out);
+        }
+        drop(recent);
+        let fetched = self.read_range(span.clone())?;
+        // Checked here: `assemble` compares every block of the span with its checksum.
+        let out = v.assemble(range, Some(fetched.clone()))?;
+        if span.end - span.start <= RECENT_SPAN_BYTES {
+            let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+            recent.insert(0, (span, fetched));
+            recent.truncate(RECENT_SPANS);
+        }
+        Ok(out)
     }
 }
 
@@ -595,6 +640,13 @@ impl<R: ChunkReader> ChunkReader for Checked<R> {
         let end = start.saturating_add(length as u64); // usize fits in u64
         self.checked(start..end)
     }
+}
+
+/// The positions in the bytes of span `outer` of the bytes of span `inner` within it.
+fn slice_of(outer: &Range<u64>, inner: &Range<u64>) -> Range<usize> {
+    // Both are spans of one file held in memory, so their offsets fit in usize.
+    let at = |x: u64| usize::try_from(x - outer.start).unwrap_or(usize::MAX);
+    at(inner.start)..at(inner.end)
 }
 
 /// A [`Read`] over a [`Checked`] reader from some position on, a checked block at a time.

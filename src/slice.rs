@@ -40,6 +40,29 @@ impl AxisSelection {
         })
     }
 
+    /// The `k`s whose index lies in `from..to`, in increasing order (a range, since the
+    /// index moves one way with `k`).
+    pub fn taking(&self, from: u64, to: u64) -> std::ops::Range<u64> {
+        if self.len == 0 || from >= to {
+            return 0..0;
+        }
+        let (s, step) = (i128::from(self.start), i128::from(self.step));
+        let (f, t) = (i128::from(from), i128::from(to) - 1);
+        let ceil = |a: i128, b: i128| -(-a).div_euclid(b);
+        // index(k) = s + k * step within f..=t.
+        let (lo, hi) = if step > 0 {
+            (ceil(f - s, step), (t - s).div_euclid(step))
+        } else {
+            (ceil(s - t, -step), (s - f).div_euclid(-step))
+        };
+        let (lo, hi) = (lo.max(0), hi.min(i128::from(self.len) - 1));
+        if lo > hi {
+            return 0..0;
+        }
+        // Both within 0..len.
+        u64::try_from(lo).unwrap_or(0)..u64::try_from(hi + 1).unwrap_or(0)
+    }
+
     /// Every index of an axis of `len`.
     pub fn all(len: u64) -> AxisSelection {
         AxisSelection {
@@ -370,6 +393,20 @@ mod tests {
             let s = Selection::parse(text, &[*n]).unwrap();
             assert_eq!(taken(&s.axes()[0]), *want, "{text} of {n}");
             assert_eq!(s.shape(), vec![want.len()]);
+        }
+    }
+
+    #[test]
+    fn taking_finds_the_ks_of_a_span() {
+        for text in ["::1", "1::3", "::-1", "8::-3", "2:9:2", "9:0:-2"] {
+            let s = Selection::parse(text, &[12]).unwrap().axes()[0];
+            for from in 0..13 {
+                for to in from..14 {
+                    let want: Vec<u64> = (0..s.len).filter(|&k| (from..to).contains(&s.index(k))).collect();
+                    let got: Vec<u64> = s.taking(from, to).collect();
+                    assert_eq!(got, want, "{text} {from}..{to}");
+                }
+            }
         }
     }
 

@@ -10,9 +10,10 @@
 //! are read whole. Bytes read are checked against their blocks' checksums; the content hash
 //! covers the whole array, so a slice read does not check it (`verify` does).
 //!
-//! A sparse file reads the row groups whose coordinates' statistics meet the slice on every
-//! axis, and places the entries in the slice on the fill value (never densifying the whole
-//! array); a runs file is expanded, checked against the content hash and then sliced.
+//! Sparse and runs files read the row groups whose index columns' statistics meet the slice on
+//! every axis: a sparse file's entries in the slice are placed on the fill value (never
+//! densifying the whole array), a runs file's rows are laid out from their runs and the cells
+//! the slice takes placed.
 
 use arrow::array::AsArray;
 use ndarray::{ArrayD, Dimension, IxDyn, SliceInfo, SliceInfoElem};
@@ -171,10 +172,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 };
                 self.sparse_selection::<T>(sel, n, fill, cells)?
             }
-            StoredLayout::Runs => {
-                let whole = self.read_runs_with::<T>(n, !narrowed)?;
-                gather(&whole, sel, cells)
-            }
+            StoredLayout::Runs => self.runs_selection::<T>(sel, n, cells)?,
         };
         ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| {
             Error::BadShape {
@@ -336,31 +334,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         if cells == 0 {
             return Ok(out);
         }
-        let metadata = self.parquet.metadata().clone();
-        let schema = metadata.file_metadata().schema_descr();
-        let index: Vec<crate::meta::ColumnMeta> = self.meta.index_columns().into_iter().cloned().collect();
-        let mut positions = Vec::with_capacity(index.len());
-        for c in &index {
-            let at = (0..schema.num_columns())
-                .find(|&i| schema.column(i).name() == c.name)
-                .ok_or_else(|| {
-                    Error::CorruptData(format!("no index column '{}'", c.name)).in_file(path.as_deref())
-                })?;
-            positions.push(at);
-        }
-        let bounds: Vec<(u64, u64)> = sel.axes().iter().filter_map(AxisSelection::bounds).collect();
-        let groups: Vec<usize> = (0..metadata.num_row_groups())
-            .filter(|&g| {
-                let rg = metadata.row_group(g);
-                positions
-                    .iter()
-                    .zip(&bounds)
-                    .all(|(&i, &(lo, hi))| match statistics_bounds(rg.column(i)) {
-                        Some((min, max)) => min <= hi && max >= lo,
-                        None => true,
-                    })
-            })
-            .collect();
+        let (index, groups) = self.groups_meeting(sel).in_file(path.as_deref())?;
         if groups.is_empty() {
             return Ok(out);
         }
@@ -420,6 +394,152 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             Ok(())
         };
         go().in_file(path.as_deref())?;
+        Ok(out)
+    }
+}
+
+impl<R: ChunkReader + 'static> ArrayFile<R> {
+    /// The index columns of a sparse or runs file (in axis order), and the row groups whose
+    /// statistics of each (min and max, in the checksummed footer) meet what `sel` takes of
+    /// its axis: the others hold no entry or run of the slice.
+    fn groups_meeting(&self, sel: &Selection) -> Result<(Vec<crate::meta::ColumnMeta>, Vec<usize>)> {
+        let metadata = self.parquet.metadata();
+        let schema = metadata.file_metadata().schema_descr();
+        let index: Vec<crate::meta::ColumnMeta> = self.meta.index_columns().into_iter().cloned().collect();
+        let mut positions = Vec::with_capacity(index.len());
+        for c in &index {
+            let at = (0..schema.num_columns())
+                .find(|&i| schema.column(i).name() == c.name)
+                .ok_or_else(|| Error::CorruptData(format!("no index column '{}'", c.name)))?;
+            positions.push(at);
+        }
+        let Some(bounds) = sel
+            .axes()
+            .iter()
+            .map(AxisSelection::bounds)
+            .collect::<Option<Vec<_>>>()
+        else {
+            return Ok((index, Vec::new()));
+        };
+        let groups = (0..metadata.num_row_groups())
+            .filter(|&g| {
+                let rg = metadata.row_group(g);
+                positions
+                    .iter()
+                    .zip(&bounds)
+                    .all(|(&i, &(lo, hi))| match statistics_bounds(rg.column(i)) {
+                        Some((min, max)) => min <= hi && max >= lo,
+                        None => true,
+                    })
+            })
+            .collect();
+        Ok((index, groups))
+    }
+
+    /// The cells of a runs file that `sel` takes, in C order of the result: the runs of the
+    /// row groups that meet the slice ([`ArrayFile::groups_meeting`]; a row cut between two row
+    /// groups is in both, so each row the slice takes is read from its first run), each row's
+    /// runs laid end to end and the cells the slice takes placed.
+    fn runs_selection<T: Element>(self, sel: &Selection, n: &Narrowing, cells: usize) -> Result<Vec<T>> {
+        use arrow::array::Array;
+        use arrow::datatypes::{DataType, UInt64Type};
+        let path = self.path.clone();
+        let mut out: Vec<T> = vec![T::default(); cells];
+        if cells == 0 {
+            return Ok(out);
+        }
+        let (index, groups) = self.groups_meeting(sel).in_file(path.as_deref())?;
+        let shape = self.meta.shape.clone();
+        let strides = out_strides(sel);
+        let last = sel.axes().last().copied().unwrap_or(AxisSelection::all(1));
+        let last_len = shape.last().copied().unwrap_or(1);
+        let last_stride = strides.last().copied().unwrap_or(1);
+        let length = self
+            .meta
+            .runs_length_column()
+            .in_file(path.as_deref())?
+            .name
+            .clone();
+        let checked = self.reader.clone();
+        let mut placed = 0usize;
+        let mut go = || -> Result<()> {
+            if groups.is_empty() {
+                return Ok(());
+            }
+            let reader = contain(|| {
+                ParquetRecordBatchReaderBuilder::new_with_metadata(checked.clone(), self.parquet.clone())
+                    .with_batch_size(BATCH_ROWS)
+                    .with_row_groups(groups.clone())
+                    .build()
+                    .map_err(|e| checked.explain(e.into()))
+            })?;
+            // The row being laid out: its coordinates, where its next run starts, and where its
+            // first cell the slice takes goes (`None`: a row the slice does not take).
+            let mut row: Option<Vec<u64>> = None;
+            let (mut at, mut base): (u64, Option<u64>) = (0, None);
+            let finish = |row: &Option<Vec<u64>>, at: u64, base: Option<u64>| -> Result<()> {
+                if base.is_some() && at != last_len {
+                    return Err(Error::CorruptData(format!(
+                        "the runs of row {:?} cover {at} cells of its {last_len}",
+                        row.as_deref().unwrap_or_default()
+                    )));
+                }
+                Ok(())
+            };
+            let mut values: Vec<T> = Vec::new();
+            for batch in decoded(reader, self.reader.clone()) {
+                let batch = batch?;
+                let mut coords: Vec<Vec<u64>> = Vec::with_capacity(index.len());
+                for (axis, c) in index.iter().enumerate() {
+                    let col = column(&batch, &c.name)?;
+                    let col = arrow::compute::cast(col, &DataType::UInt64)?;
+                    let col = col.as_primitive::<UInt64Type>();
+                    if col.null_count() > 0 || col.values().iter().any(|&x| x >= shape[axis]) {
+                        return Err(Error::CorruptData(format!(
+                            "index column '{}' holds a null or a coordinate beyond axis {axis}'s {}",
+                            c.name, shape[axis]
+                        )));
+                    }
+                    coords.push(col.values().to_vec());
+                }
+                let lengths = arrow::compute::cast(column(&batch, &length)?, &DataType::UInt64)?;
+                let lengths = lengths.as_primitive::<UInt64Type>();
+                values.clear();
+                crate::narrow::widen(column(&batch, "value")?, n, &mut values)?;
+                for (r, (&len, &v)) in lengths.values().iter().zip(&values).enumerate() {
+                    let here: Vec<u64> = coords.iter().map(|c| c[r]).collect();
+                    if row.as_ref() != Some(&here) {
+                        finish(&row, at, base)?;
+                        at = 0;
+                        // Where the slice takes the row: its cell at the last axis' first index
+                        // taken (none where a leading coordinate is not taken).
+                        let first = here.iter().copied().chain(std::iter::once(last.start));
+                        base = position_in(sel, first, &strides).map(|p| p as u64); // usize fits in u64
+                        row = Some(here);
+                    }
+                    if len == 0 || at.saturating_add(len) > last_len {
+                        return Err(Error::CorruptData(format!(
+                            "a run of {len} cells from cell {at} of a row of {last_len}"
+                        )));
+                    }
+                    if let Some(b) = base {
+                        for k in last.taking(at, at + len) {
+                            out[usize::try_from(b + k * last_stride).expect("in the result")] = v;
+                            placed += 1;
+                        }
+                    }
+                    at += len;
+                }
+            }
+            finish(&row, at, base)
+        };
+        go().in_file(path.as_deref())?;
+        if placed != cells {
+            return Err(Error::CorruptData(format!(
+                "the file's runs gave {placed} of the slice's {cells} cells"
+            ))
+            .in_file(path.as_deref()));
+        }
         Ok(out)
     }
 }
@@ -606,34 +726,4 @@ fn out_strides(sel: &Selection) -> Vec<u64> {
         }
     }
     out
-}
-
-/// The cells of `whole` that `sel` takes, in C order of the result.
-fn gather<T: Element>(whole: &ArrayD<T>, sel: &Selection, cells: usize) -> Vec<T> {
-    let mut out = Vec::with_capacity(cells);
-    let axes = sel.axes();
-    if cells == 0 {
-        return out;
-    }
-    let nd = axes.len();
-    let mut counters = vec![0u64; nd];
-    let mut ix = vec![0usize; nd];
-    loop {
-        for a in 0..nd {
-            ix[a] = usize::try_from(axes[a].index(counters[a])).expect("in the shape");
-        }
-        out.push(whole[IxDyn(&ix)]);
-        let mut a = nd;
-        loop {
-            if a == 0 {
-                return out;
-            }
-            a -= 1;
-            counters[a] += 1;
-            if counters[a] < axes[a].len {
-                break;
-            }
-            counters[a] = 0;
-        }
-    }
 }

@@ -304,6 +304,37 @@ fn a_sparse_slice_reads_only_the_row_groups_it_needs() {
     );
 }
 
+/// A few rows of a runs array of many row groups read the row groups that hold their runs.
+#[test]
+fn a_runs_slice_reads_only_the_row_groups_it_needs() {
+    let mut rng = Rng(29);
+    let a = ndarray::Array2::<u16>::from_shape_fn((20_000, 600), |(i, j)| {
+        ((i / 3) as u16).wrapping_mul(7) ^ ((j / 40) as u16) ^ if rng.below(50) == 0 { 1 } else { 0 }
+    });
+    let opts = WriteOptions::default()
+        .with_layout(Layout::Runs)
+        .with_row_group_size(4096);
+    let mut file = Vec::new();
+    arrstore::write_array_to(&mut file, &a, &opts).unwrap();
+    let read = Arc::new(AtomicU64::new(0));
+    let f = ArrayFile::new(Counting {
+        bytes: Bytes::from(file.clone()),
+        read: read.clone(),
+    })
+    .unwrap();
+    assert_eq!(f.meta().layout, arrstore::StoredLayout::Runs);
+    assert!(f.parquet_metadata().num_row_groups() > 50);
+    let opened = read.load(Ordering::Relaxed);
+    let part: ndarray::Array2<u16> = f.read_slice(s![10_000..10_050;-1, 100..500;7]).unwrap();
+    assert_eq!(part, a.slice(s![10_000..10_050;-1, 100..500;7]));
+    let data = read.load(Ordering::Relaxed) - opened;
+    assert!(
+        data * 10 < file.len() as u64,
+        "read {data} bytes of a {} byte file for 50 of 20,000 rows",
+        file.len()
+    );
+}
+
 #[test]
 fn bad_slices_are_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
