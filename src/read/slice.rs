@@ -343,10 +343,22 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         let strides = out_strides(sel);
         let checked = self.reader.clone();
         let mut go = || -> Result<()> {
+            // The footer again with the column index (each page's min and max), read through
+            // the checked reader: within the row groups, only the pages whose coordinates meet
+            // the slice on every axis are read.
+            let options = parquet::arrow::arrow_reader::ArrowReaderOptions::new()
+                .with_skip_arrow_metadata(true)
+                .with_page_index_policy(parquet::file::metadata::PageIndexPolicy::Optional);
+            let paged = contain(|| {
+                parquet::arrow::arrow_reader::ArrowReaderMetadata::load(&checked, options)
+                    .map_err(|e| checked.explain(e.into()))
+            })?;
+            let selection = pages_meeting(paged.metadata(), &groups, &index_positions(&paged, &index)?, sel);
             let reader = contain(|| {
-                ParquetRecordBatchReaderBuilder::new_with_metadata(checked.clone(), self.parquet.clone())
+                ParquetRecordBatchReaderBuilder::new_with_metadata(checked.clone(), paged.clone())
                     .with_batch_size(BATCH_ROWS)
                     .with_row_groups(groups.clone())
+                    .with_row_selection(selection.clone())
                     .build()
                     .map_err(|e| checked.explain(e.into()))
             })?;
@@ -542,6 +554,116 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         }
         Ok(out)
     }
+}
+
+/// The leaf positions of the index columns `index` in the file `paged` describes.
+fn index_positions(
+    paged: &parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    index: &[crate::meta::ColumnMeta],
+) -> Result<Vec<usize>> {
+    let schema = paged.metadata().file_metadata().schema_descr();
+    index
+        .iter()
+        .map(|c| {
+            (0..schema.num_columns())
+                .find(|&i| schema.column(i).name() == c.name)
+                .ok_or_else(|| Error::CorruptData(format!("no index column '{}'", c.name)))
+        })
+        .collect()
+}
+
+/// The rows of row groups `groups` (in order, as the reader sees them) that may hold an entry
+/// `sel` takes: in each, the rows of the pages whose min and max of every index column (at
+/// leaf `positions`) meet what `sel` takes of that axis; every row where a column has no
+/// column index.
+fn pages_meeting(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    groups: &[usize],
+    positions: &[usize],
+    sel: &Selection,
+) -> RowSelection {
+    use parquet::file::page_index::column_index::ColumnIndexMetaData;
+    let mut selectors = Vec::new();
+    for &g in groups {
+        let rows = u64::try_from(metadata.row_group(g).num_rows()).unwrap_or(0);
+        // The rows kept so far, as sorted disjoint ranges; each axis narrows them.
+        let mut kept: Vec<(u64, u64)> = vec![(0, rows)];
+        for (axis, &i) in positions.iter().enumerate() {
+            let Some((lo, hi)) = sel.axes().get(axis).and_then(AxisSelection::bounds) else {
+                continue;
+            };
+            let locations = metadata
+                .offset_index()
+                .and_then(|o| o.get(g))
+                .and_then(|c| c.get(i));
+            let pages = metadata
+                .column_index()
+                .and_then(|c| c.get(g))
+                .and_then(|c| c.get(i));
+            let (Some(locations), Some(pages)) = (locations, pages) else {
+                continue;
+            };
+            let locations = locations.page_locations();
+            let bounds = |p: usize| -> Option<(u64, u64)> {
+                match pages {
+                    ColumnIndexMetaData::INT32(x) => Some((
+                        u64::from(x.min_value(p)?.cast_unsigned()),
+                        u64::from(x.max_value(p)?.cast_unsigned()),
+                    )),
+                    ColumnIndexMetaData::INT64(x) => {
+                        Some((x.min_value(p)?.cast_unsigned(), x.max_value(p)?.cast_unsigned()))
+                    }
+                    _ => None,
+                }
+            };
+            let mut meeting: Vec<(u64, u64)> = Vec::new();
+            for (p, loc) in locations.iter().enumerate() {
+                let first = u64::try_from(loc.first_row_index).unwrap_or(0);
+                let end = locations
+                    .get(p + 1)
+                    .map_or(rows, |n| u64::try_from(n.first_row_index).unwrap_or(rows));
+                // A page without statistics may hold anything.
+                if bounds(p).is_none_or(|(min, max)| min <= hi && max >= lo) {
+                    match meeting.last_mut() {
+                        Some(last) if last.1 == first => last.1 = end,
+                        _ => meeting.push((first, end)),
+                    }
+                }
+            }
+            kept = intersect(&kept, &meeting);
+        }
+        let mut at = 0u64;
+        for (a, b) in kept {
+            if a > at {
+                selectors.push(RowSelector::skip(usize::try_from(a - at).unwrap_or(usize::MAX)));
+            }
+            selectors.push(RowSelector::select(usize::try_from(b - a).unwrap_or(usize::MAX)));
+            at = b;
+        }
+        if rows > at {
+            selectors.push(RowSelector::skip(
+                usize::try_from(rows - at).unwrap_or(usize::MAX),
+            ));
+        }
+    }
+    RowSelection::from(selectors)
+}
+
+/// The rows in both of two lists of sorted disjoint ranges.
+fn intersect(a: &[(u64, u64)], b: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        let (lo, hi) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+        if lo < hi {
+            out.push((lo, hi));
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
 }
 
 /// The least and the greatest value of an index column chunk (unsigned, physically INT32 or

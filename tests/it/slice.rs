@@ -268,8 +268,8 @@ fn a_dense_slice_reads_only_the_row_groups_it_needs() {
     }
 }
 
-/// A window of a sparse array of many row groups reads the row groups whose coordinates meet
-/// it, not the file.
+/// A window of a sparse array reads the row groups, and in them the pages, whose coordinates
+/// meet it, not the file.
 #[test]
 fn a_sparse_slice_reads_only_the_row_groups_it_needs() {
     let mut rng = Rng(23);
@@ -280,28 +280,35 @@ fn a_sparse_slice_reads_only_the_row_groups_it_needs() {
             0.0
         }
     });
-    let opts = WriteOptions::default()
-        .with_layout(Layout::Sparse)
-        .with_row_group_size(8192);
-    let mut file = Vec::new();
-    arrstore::write_array_to(&mut file, &a, &opts).unwrap();
-    let read = Arc::new(AtomicU64::new(0));
-    let f = ArrayFile::new(Counting {
-        bytes: Bytes::from(file.clone()),
-        read: read.clone(),
-    })
-    .unwrap();
-    assert!(f.parquet_metadata().num_row_groups() > 50);
-    let opened = read.load(Ordering::Relaxed);
-    let part: ndarray::Array2<f64> = f.read_slice(s![4000..4100, 1000..1100]).unwrap();
-    assert_eq!(part, a.slice(s![4000..4100, 1000..1100]));
-    assert!(part.iter().any(|&v| v != 0.0));
-    let data = read.load(Ordering::Relaxed) - opened;
-    assert!(
-        data * 10 < file.len() as u64,
-        "read {data} bytes of a {} byte file for 100 of 8000 rows",
-        file.len()
-    );
+    // Many row groups of one page each, then one row group of several pages.
+    for (rg, fraction) in [(8192, 10), (1 << 20, 4)] {
+        let opts = WriteOptions::default()
+            .with_layout(Layout::Sparse)
+            .with_row_group_size(rg);
+        let mut file = Vec::new();
+        arrstore::write_array_to(&mut file, &a, &opts).unwrap();
+        let read = Arc::new(AtomicU64::new(0));
+        let f = ArrayFile::new(Counting {
+            bytes: Bytes::from(file.clone()),
+            read: read.clone(),
+        })
+        .unwrap();
+        let groups = f.parquet_metadata().num_row_groups();
+        assert!(
+            if rg == 8192 { groups > 50 } else { groups == 1 },
+            "{groups} row groups"
+        );
+        let opened = read.load(Ordering::Relaxed);
+        let part: ndarray::Array2<f64> = f.read_slice(s![4000..4100, 1000..1100]).unwrap();
+        assert_eq!(part, a.slice(s![4000..4100, 1000..1100]));
+        assert!(part.iter().any(|&v| v != 0.0));
+        let data = read.load(Ordering::Relaxed) - opened;
+        assert!(
+            data * fraction < file.len() as u64,
+            "row groups of {rg}: read {data} bytes of a {} byte file for 100 of 8000 rows",
+            file.len()
+        );
+    }
 }
 
 /// A few rows of a runs array of many row groups read the row groups that hold their runs.
