@@ -11,9 +11,10 @@
 //! covers the whole array, so a slice read does not check it (`verify` does).
 //!
 //! Sparse and runs files read the row groups whose index columns' statistics meet the slice on
-//! every axis: a sparse file's entries in the slice are placed on the fill value (never
-//! densifying the whole array), a runs file's rows are laid out from their runs and the cells
-//! the slice takes placed.
+//! every axis, and a sparse file in them only the pages whose column index (each page's min
+//! and max) meets it: its entries in the slice are placed on the fill value (never densifying
+//! the whole array). A runs file's rows are laid out from their runs and the cells the slice
+//! takes placed (its row groups are read whole: a row's first run fixes where the next begin).
 
 use arrow::array::AsArray;
 use ndarray::{ArrayD, Dimension, IxDyn, SliceInfo, SliceInfoElem};
