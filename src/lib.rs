@@ -26,9 +26,10 @@
 //! - Read: [`read_array`] / [`read_array_from`] (the caller's type annotation picks dtype and
 //!   rank), [`read_dyn`], [`read_coo`]; [`ArrayFile`] for the metadata, the narrowed read
 //!   ([`ArrayFile::read_narrowed`]) and the size report ([`ArrayFile::sizes`]).
-//! - Read a slice: [`ArrayFile::read_slice`] (ndarray's `s![..]`), [`ArrayFile::read_selection`]
-//!   and [`ArrayFile::read_selection_narrowed`] ([`slice::Selection`], NumPy's basic slicing
-//!   syntax); a dense file reads only the row groups and pages that hold the slice.
+//! - Read a slice: [`ArrayFile::read_slice`] and [`ArrayFile::read_slice_narrowed`] (ndarray's
+//!   `s![..]`), [`ArrayFile::read_selection`] and [`ArrayFile::read_selection_narrowed`]
+//!   ([`slice::Selection`], NumPy's basic slicing syntax); only the row groups and pages that
+//!   hold the slice are read.
 //! - Check a file whole: [`ArrayFile::verify`] (every checksum of [`integrity`], every value
 //!   decoded and compared with the [`content`] hash, every invariant of its layout; the report is a
 //!   [`Verified`]).

@@ -107,6 +107,38 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
         with_dtype!(self.meta.dtype, T => self.read_selection_with::<T>(sel, &n, false).map(DynArray::from))
     }
 
+    /// [`ArrayFile::read_slice`] in the stored, narrowed type (as [`ArrayFile::read_narrowed`]):
+    /// ndarray's `s![..]`, any dtype; [`Narrowed::widen`] gives the slice of the original.
+    ///
+    /// ```
+    /// use arrstore::{write_array_to, ArrayFile, DynArray, WriteOptions};
+    /// let counts = ndarray::Array2::<i64>::from_shape_fn((300, 40), |(i, j)| ((i * 40 + j) % 60_000) as i64);
+    /// let mut file = Vec::new();
+    /// write_array_to(&mut file, &counts, &WriteOptions::default())?;
+    /// let part = ArrayFile::new(bytes::Bytes::from(file))?.read_slice_narrowed(ndarray::s![100..110, ..;2])?;
+    /// assert_eq!(part.array.dtype(), arrstore::DType::U16);
+    /// let want = counts.slice(ndarray::s![100..110, ..;2]).to_owned().into_dyn();
+    /// assert_eq!(part.widen()?, DynArray::from(want));
+    /// # Ok::<(), arrstore::Error>(())
+    /// ```
+    pub fn read_slice_narrowed<I, Din, Dout>(self, info: SliceInfo<I, Din, Dout>) -> Result<Narrowed>
+    where
+        I: AsRef<[SliceInfoElem]>,
+        Din: Dimension,
+        Dout: Dimension,
+    {
+        let ndim = self.meta.shape.len();
+        if let Some(expected) = Din::NDIM.filter(|&d| d != ndim) {
+            return Err(Error::WrongNdim {
+                expected,
+                found: ndim,
+            }
+            .in_file(self.path.as_deref()));
+        }
+        let sel = Selection::from_ndarray(info.as_ref(), &self.meta.shape).in_file(self.path.as_deref())?;
+        self.read_selection_narrowed(&sel)
+    }
+
     /// [`ArrayFile::read_selection`] in the stored, narrowed type (as
     /// [`ArrayFile::read_narrowed`]).
     pub fn read_selection_narrowed(self, sel: &Selection) -> Result<Narrowed> {

@@ -122,6 +122,9 @@ fn check_slices<T: Element>(a: &ArrayD<T>, opts: &WriteOptions, slices: &[Vec<Sl
             .unwrap();
         let widened = T::from_dyn_array(narrowed.widen().unwrap()).unwrap();
         assert_eq!(bits(&widened), bits(&want), "narrowed {what} {elems:?}");
+        let info = SliceInfo::<Vec<SliceInfoElem>, IxDyn, IxDyn>::try_from(elems.clone()).unwrap();
+        let typed = ArrayFile::open(&path).unwrap().read_slice_narrowed(info).unwrap();
+        assert_eq!(typed, narrowed, "{what} {elems:?}");
     }
 }
 
