@@ -34,7 +34,7 @@
 //!   a stored value of `2^W` or more.
 //!
 //! The writer measures each candidate (none, and the predictors over each neighbourhood the
-//! shape offers) on a sample of whole rows and keeps the smallest (see [`choose`]).
+//! shape offers) on a sample of whole rows and keeps the smallest (the crate-private `choose`).
 
 use std::sync::Arc;
 
