@@ -571,29 +571,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             for batch in batches {
                 let batch = batch?;
                 for (axis, c) in index.iter().enumerate() {
-                    let col = column(&batch, &c.name)?;
-                    if col.null_count() > 0 {
-                        return Err(Error::CorruptData(format!(
-                            "index column '{}' holds {} nulls; arrstore columns have none",
-                            c.name,
-                            col.null_count()
-                        )));
-                    }
-                    // Lossless: index columns are unsigned (checked with the metadata).
-                    let col = arrow::compute::cast(col, &DataType::UInt64)?;
-                    let len = meta.shape[axis];
-                    let out = &mut coords[axis];
-                    for &x in col.as_primitive::<UInt64Type>().values() {
-                        if x >= len {
-                            return Err(Error::CoordinateOutOfRange {
-                                entry: out.len() as u64, // usize fits in u64
-                                axis,
-                                index: x,
-                                len,
-                            });
-                        }
-                        out.push(x);
-                    }
+                    push_coordinates(&batch, c, axis, meta.shape[axis], &mut coords[axis])?;
                 }
                 widen(column(&batch, "value")?, n, &mut values)?;
             }
@@ -850,6 +828,39 @@ fn recorded_checksums(json: &str) -> Result<Option<Checksums>> {
 }
 
 /// The column `name` of a batch, or a clear error.
+/// Appends the coordinates of index column `c` (of `axis`, `len` long) in `batch` to `out`:
+/// an error for a null or a coordinate out of range, naming the entry (counted in `out`).
+fn push_coordinates(
+    batch: &RecordBatch,
+    c: &ColumnMeta,
+    axis: usize,
+    len: u64,
+    out: &mut Coords,
+) -> Result<()> {
+    let col = column(batch, &c.name)?;
+    if col.null_count() > 0 {
+        return Err(Error::CorruptData(format!(
+            "index column '{}' holds {} nulls; arrstore columns have none",
+            c.name,
+            col.null_count()
+        )));
+    }
+    // Lossless: index columns are unsigned (checked with the metadata).
+    let col = arrow::compute::cast(col, &DataType::UInt64)?;
+    for &x in col.as_primitive::<UInt64Type>().values() {
+        if x >= len {
+            return Err(Error::CoordinateOutOfRange {
+                entry: out.len() as u64, // usize fits in u64
+                axis,
+                index: x,
+                len,
+            });
+        }
+        out.push(x);
+    }
+    Ok(())
+}
+
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a dyn Array> {
     batch
         .column_by_name(name)

@@ -21,7 +21,7 @@ use ndarray::{ArrayD, Dimension, IxDyn, SliceInfo, SliceInfoElem};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use parquet::file::reader::ChunkReader;
 
-use super::{column, decoded, narrowed_fill, ArrayFile, Narrowed, ValueReader, BATCH_ROWS};
+use super::{column, decoded, narrowed_fill, push_coordinates, ArrayFile, Narrowed, ValueReader, BATCH_ROWS};
 use crate::contain::contain;
 use crate::dtype::Element;
 use crate::dynarray::DynArray;
@@ -403,29 +403,7 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
             for batch in decoded(reader, self.reader.clone()) {
                 let batch = batch?;
                 for (axis, c) in index.iter().enumerate() {
-                    let col = column(&batch, &c.name)?;
-                    if col.null_count() > 0 {
-                        return Err(Error::CorruptData(format!(
-                            "index column '{}' holds {} nulls; arrstore columns have none",
-                            c.name,
-                            col.null_count()
-                        )));
-                    }
-                    // Lossless: index columns are unsigned (checked with the metadata).
-                    let col = arrow::compute::cast(col, &arrow::datatypes::DataType::UInt64)?;
-                    let col = col.as_primitive::<arrow::datatypes::UInt64Type>();
-                    let target = &mut coords[axis];
-                    for &x in col.values() {
-                        if x >= shape[axis] {
-                            return Err(Error::CoordinateOutOfRange {
-                                entry: target.len() as u64, // usize fits in u64
-                                axis,
-                                index: x,
-                                len: shape[axis],
-                            });
-                        }
-                        target.push(x);
-                    }
+                    push_coordinates(&batch, c, axis, shape[axis], &mut coords[axis])?;
                 }
                 crate::narrow::widen(column(&batch, "value")?, n, &mut values)?;
             }
@@ -486,7 +464,6 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
     /// groups is in both, so each row the slice takes is read from its first run), each row's
     /// runs laid end to end and the cells the slice takes placed.
     fn runs_selection<T: Element>(self, sel: &Selection, n: &Narrowing, cells: usize) -> Result<Vec<T>> {
-        use arrow::array::Array;
         use arrow::datatypes::{DataType, UInt64Type};
         let path = self.path.clone();
         let mut out: Vec<T> = vec![T::default(); cells];
@@ -532,27 +509,22 @@ impl<R: ChunkReader + 'static> ArrayFile<R> {
                 Ok(())
             };
             let mut values: Vec<T> = Vec::new();
+            // The coordinates of every run read (so an error counts runs from the first).
+            let mut coords: Vec<crate::coords::Coords> = (0..index.len())
+                .map(|axis| crate::coords::Coords::for_axis(shape[axis], 0))
+                .collect();
             for batch in decoded(reader, self.reader.clone()) {
                 let batch = batch?;
-                let mut coords: Vec<Vec<u64>> = Vec::with_capacity(index.len());
+                let first = coords.first().map_or(0, crate::coords::Coords::len);
                 for (axis, c) in index.iter().enumerate() {
-                    let col = column(&batch, &c.name)?;
-                    let col = arrow::compute::cast(col, &DataType::UInt64)?;
-                    let col = col.as_primitive::<UInt64Type>();
-                    if col.null_count() > 0 || col.values().iter().any(|&x| x >= shape[axis]) {
-                        return Err(Error::CorruptData(format!(
-                            "index column '{}' holds a null or a coordinate beyond axis {axis}'s {}",
-                            c.name, shape[axis]
-                        )));
-                    }
-                    coords.push(col.values().to_vec());
+                    push_coordinates(&batch, c, axis, shape[axis], &mut coords[axis])?;
                 }
                 let lengths = arrow::compute::cast(column(&batch, &length)?, &DataType::UInt64)?;
                 let lengths = lengths.as_primitive::<UInt64Type>();
                 values.clear();
                 crate::narrow::widen(column(&batch, "value")?, n, &mut values)?;
                 for (r, (&len, &v)) in lengths.values().iter().zip(&values).enumerate() {
-                    let here: Vec<u64> = coords.iter().map(|c| c[r]).collect();
+                    let here: Vec<u64> = coords.iter().map(|c| c.get(first + r)).collect();
                     if row.as_ref() != Some(&here) {
                         finish(&row, at, base)?;
                         at = 0;

@@ -189,3 +189,21 @@ pub fn with_footer_text(file: &[u8], from: &str, to: &str) -> Vec<u8> {
     out[digits..digits + 8].copy_from_slice(format!("{crc:08x}").as_bytes());
     out
 }
+
+/// A deterministic pseudo-random sequence (xorshift; seed it odd, never 0).
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (0 for `n` 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}

@@ -15,23 +15,7 @@ use ndarray::{s, ArrayD, IxDyn, ShapeBuilder, SliceInfo, SliceInfoElem};
 use parquet::file::reader::{ChunkReader, Length};
 use proptest::prelude::*;
 
-use crate::common::run_in;
-
-/// A deterministic pseudo-random sequence (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+use crate::common::{run_in, Rng};
 
 /// An array of `shape` in `order` (C, or Fortran with `fortran`): smooth (so transforms pay),
 /// with about `zeros` in 8 cells 0 (so a sparse layout is plausible), made by `cell`.

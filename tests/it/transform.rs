@@ -9,19 +9,7 @@ use arrstore::{ArrayFile, DType, DynArray, Element, Layout, Order, WriteOptions}
 use ndarray::{ArrayD, Dimension, IxDyn, ShapeBuilder};
 use proptest::prelude::*;
 
-use crate::common::{run_in, with_dtype};
-
-/// A deterministic pseudo-random sequence (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
+use crate::common::{run_in, with_dtype, Rng};
 
 /// A smooth ramp over `shape` plus noise of about `noise` (0: none), clamped to `T`'s range;
 /// with `extremes`, about one cell in 16 is `T`'s minimum or maximum, where residuals wrap.
