@@ -530,13 +530,21 @@ pub fn try_residual_codecs(
     let Compression::ZSTD(requested) = choice.compression else {
         return Ok(());
     };
+    let steps: Vec<CodecStep> = residual_codec_steps(effort)
+        .iter()
+        .copied()
+        .filter(|s| !matches!(s.codec, StepCodec::Zstd(l) if l <= requested.compression_level()))
+        .collect();
+    // Every step is measured whatever the one before gave, so all at once, one per core.
+    let measured = crate::par::map_indices(steps.len(), |i| {
+        let compression = steps[i].codec.compression()?;
+        Ok((
+            compression,
+            measure(sample, choice.best, compression, row_group_size)?,
+        ))
+    })?;
     let mut last = choice.best_bytes();
-    for &step in residual_codec_steps(effort) {
-        if matches!(step.codec, StepCodec::Zstd(l) if l <= requested.compression_level()) {
-            continue;
-        }
-        let compression = step.codec.compression()?;
-        let bytes = measure(sample, choice.best, compression, row_group_size)?;
+    for (step, (compression, bytes)) in steps.iter().zip(measured) {
         if bytes * 100 <= last * (100 - step.min_saving_percent) {
             choice.measured.push((choice.best, bytes));
             choice.compression = compression;
