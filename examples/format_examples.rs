@@ -75,6 +75,19 @@ fn main() -> arrstore::Result<()> {
             .with_layout(Layout::Sparse)
             .with_fill(Scalar::Float(f64::NAN)),
     )?;
+    // A dataset (dataset format 1.0) of int64 rows of 3 grown in two appends: counts stored as
+    // uint8, then values past 2^40 stored as uint8 less an offset of 2^40.
+    let dataset = dir.join("example-dataset");
+    if dataset.exists() {
+        std::fs::remove_dir_all(&dataset)?;
+    }
+    let mut w =
+        arrstore::dataset::ArrayWriter::new(&dataset, arrstore::DType::I64, &[3], WriteOptions::default())?;
+    w.write_chunk(&Array2::<i64>::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as i64))?;
+    w.write_chunk(&Array2::<i64>::from_shape_fn((2, 3), |(i, j)| {
+        (1i64 << 40) + (i * 3 + j) as i64
+    }))?;
+    w.finish()?;
     println!("wrote the FORMAT.md examples into {}", dir.display());
     Ok(())
 }

@@ -37,6 +37,8 @@
 //!   arrays and SciPy's sparse matrices, never densified): [`npz::read_npz`],
 //!   [`npz::write_npz`], [`npz::write_sparse_npz`].
 //! - Stores of many named arrays (a directory, one file per array): [`store::Store`].
+//! - Arrays grown along axis 0 in parts, larger than memory: [`dataset::Dataset`] (appends)
+//!   and [`dataset::ArrayWriter`] (chunks).
 //! - SQL: [`sql::ArraySession`] (DataFusion over stored arrays and stores; results back into
 //!   arrays).
 //! - The pieces a caller may need: [`narrow`] (the narrowing rules), [`meta`] (the
@@ -84,6 +86,7 @@ pub mod contain;
 pub mod content;
 mod coo;
 mod coords;
+pub mod dataset;
 mod dtype;
 mod dynarray;
 mod effort;

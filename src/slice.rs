@@ -215,6 +215,24 @@ impl Selection {
         Ok(Selection { axes, out })
     }
 
+    /// This selection with `first` taken of axis 0 instead (the same result axes): what a
+    /// part of a [`crate::dataset::Dataset`] gives of a slice of the whole.
+    pub fn with_first_axis(&self, first: AxisSelection) -> Selection {
+        let mut s = self.clone();
+        if let Some(a) = s.axes.first_mut() {
+            *a = AxisSelection {
+                keep: a.keep,
+                ..first
+            };
+        }
+        s
+    }
+
+    /// The result's axis that `axis` of the array becomes (`None` where it is dropped).
+    pub fn out_axis_of(&self, axis: usize) -> Option<usize> {
+        self.out.iter().position(|o| *o == Some(axis))
+    }
+
     /// What is taken of each axis of the array.
     pub fn axes(&self) -> &[AxisSelection] {
         &self.axes

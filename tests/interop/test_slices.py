@@ -78,3 +78,22 @@ def test_bad_slices_are_refused_with_numpys_message(tmp_path, run):
         assert p.returncode != 0 and "a.parquet" in p.stderr, p.stderr
         assert str(numpy_error.value) in p.stderr, (text, str(numpy_error.value), p.stderr)
         assert not (tmp_path / "bad.npy").exists()
+
+
+def test_dataset_appends_read_back_as_numpy_concatenates(tmp_path, run):
+    """`arrstore append` grows a dataset part by part (each narrowed on its own); `read` gives
+    NumPy's concatenation, and `--slice` NumPy's slicing of it; each part is plain Parquet."""
+    rng = np.random.default_rng(3)
+    parts = [rng.integers(0, 200, (50, 4)), rng.integers(-(2**40), 2**40, (30, 4)), np.arange(80).reshape(20, 4)]
+    for k, p in enumerate(parts):
+        np.save(tmp_path / f"p{k}.npy", p.astype(np.int64))
+        run("append", "--quiet", tmp_path / "grown", tmp_path / f"p{k}.npy")
+    whole = np.concatenate(parts).astype(np.int64)
+    run("read", "--quiet", tmp_path / "grown", "-o", tmp_path / "all.npy")
+    assert np.array_equal(np.load(tmp_path / "all.npy"), whole)
+    for k, text in enumerate(["45:75", "::-7, 1", "-1", "10:90:9, None, ::-2"]):
+        run("read", "--quiet", tmp_path / "grown", "-o", tmp_path / f"s{k}.npy", "--slice", text)
+        assert np.array_equal(np.load(tmp_path / f"s{k}.npy"), numpy_slice(whole, text)), text
+    import pyarrow.parquet as pq
+    rows = [pq.ParquetFile(tmp_path / "grown" / f"part-{k:06d}.parquet").metadata.num_rows for k in range(3)]
+    assert rows == [50 * 4, 30 * 4, 20 * 4]

@@ -4,6 +4,7 @@ mod bad_data;
 mod cli;
 mod common;
 mod crash;
+mod dataset;
 mod house;
 mod input_checks;
 mod integrity;

@@ -41,6 +41,14 @@ pub enum Command {
   arrstore read matrix.parquet -o matrix.npz    # scipy.sparse.load_npz loads it
   arrstore read arrays/ -o arrays.npz")]
     Read(ReadArgs),
+    /// Add rows along axis 0 to a dataset (a directory of parts, created by the first append),
+    /// without rewriting what is stored: the part is narrowed and encoded on its own data, and
+    /// the append is atomic.
+    #[command(after_help = "Examples:
+  arrstore append grown/ part1.npy      # creates grown/ (a dataset) from the first part
+  arrstore append grown/ part2.npy
+  arrstore read grown/ -o all.npy --slice \"1000:1100\"")]
+    Append(AppendArgs),
     /// Show how an array (or every array of a store) is stored: layout, types, encodings,
     /// sizes in memory and on disk.
     #[command(after_help = "Examples:
@@ -105,6 +113,19 @@ pub struct WriteArgs {
     /// Replace the output if it exists.
     #[arg(short, long)]
     pub force: bool,
+}
+
+/// `arrstore append`.
+#[derive(Debug, Args)]
+pub struct AppendArgs {
+    /// The dataset directory (created by the first append; a single-file array is refused).
+    pub dataset: PathBuf,
+    /// The rows to add: a .npy of the dataset's dtype whose shape after axis 0 is the
+    /// dataset's.
+    pub part: PathBuf,
+    /// How much is measured to make the part small (as `write --effort`).
+    #[arg(long, default_value = "default", value_parser = EFFORT)]
+    pub effort: Effort,
 }
 
 /// `arrstore read`.

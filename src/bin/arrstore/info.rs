@@ -12,6 +12,9 @@ pub fn run(a: &InfoArgs) -> Result<()> {
     if arrstore::store::Store::is_store(&a.input) {
         return store(a);
     }
+    if arrstore::dataset::Dataset::is_dataset(&a.input) {
+        return dataset(a);
+    }
     let file = arrstore::ArrayFile::open(&a.input)?;
     let r = file.sizes();
     let mut out = std::io::stdout().lock();
@@ -254,5 +257,68 @@ fn store(a: &InfoArgs) -> Result<()> {
         bytes(disk),
         ratio(disk, memory)
     )?;
+    Ok(())
+}
+
+/// A dataset: its shape and parts, each with its stored type and bytes (`--json`: the size
+/// report of every part).
+fn dataset(a: &InfoArgs) -> Result<()> {
+    let d = arrstore::dataset::Dataset::open(&a.input)?;
+    let mut reports = Vec::with_capacity(d.parts().len());
+    for i in 0..d.parts().len() {
+        reports.push(d.part(i)?.sizes());
+    }
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        let parts: Vec<serde_json::Value> = d
+            .parts()
+            .iter()
+            .zip(&reports)
+            .map(|(p, r)| serde_json::json!({"file": p.file, "rows": p.rows, "sizes": r}))
+            .collect();
+        let v = serde_json::json!({"dataset": a.input.display().to_string(), "dtype": d.dtype().name(),
+            "shape": d.shape(), "parts": parts});
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(());
+    }
+    writeln!(out, "dataset    {}", a.input.display())?;
+    writeln!(
+        out,
+        "array      {} {} in {} parts along axis 0",
+        d.dtype(),
+        shape(&d.shape()),
+        d.parts().len()
+    )?;
+    let (memory, disk): (u64, u64) = reports
+        .iter()
+        .fold((0, 0), |(m, k), r| (m + r.memory_bytes, k + r.disk_bytes));
+    writeln!(
+        out,
+        "size       {} in memory, {} on disk",
+        thousands(memory),
+        thousands(disk)
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<22}{:>14} {:<10}{:<8}{:>14}",
+        "part", "rows", "stored", "layout", "on disk"
+    )?;
+    for (p, r) in d.parts().iter().zip(&reports) {
+        let stored = r
+            .columns
+            .iter()
+            .find(|c| c.role == arrstore::meta::Role::Value)
+            .map_or("-", |c| c.stored_type.name());
+        writeln!(
+            out,
+            "{:<22}{:>14} {:<10}{:<8}{:>14}",
+            p.file,
+            thousands(p.rows),
+            stored,
+            r.layout.name(),
+            thousands(r.disk_bytes)
+        )?;
+    }
     Ok(())
 }

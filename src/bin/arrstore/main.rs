@@ -2,6 +2,7 @@
 //! and prints errors with their cause chain (`error: ...`, exit 1, also for a bad flag value;
 //! usage errors exit 2; a closed stdout exits 0 quietly).
 
+mod append;
 mod args;
 mod demo;
 mod fmt;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         args::Command::Write(a) => write::run(&a, quiet),
         args::Command::Read(a) => read::run(&a, quiet),
+        args::Command::Append(a) => append::run(&a, quiet),
         args::Command::Info(a) => info::run(&a),
         args::Command::Verify(a) => verify::run(&a),
         args::Command::Demo(a) => demo::run(&a, quiet),

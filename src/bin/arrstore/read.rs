@@ -28,6 +28,9 @@ pub fn run(a: &ReadArgs, quiet: bool) -> Result<()> {
         }
         return read_store(a, quiet, to_npz, limit);
     }
+    if arrstore::dataset::Dataset::is_dataset(&a.input) {
+        return read_dataset(a, to_npz, limit);
+    }
     let file = ArrayFile::open(&a.input)?;
     let progress = Progress::spinner(quiet, format!("reading {}", a.input.display()));
     if let Some(text) = &a.slice {
@@ -74,6 +77,32 @@ pub fn run(a: &ReadArgs, quiet: bool) -> Result<()> {
         file.read_dyn()?
     };
     progress.set_message(format!("writing {}", a.output.display()));
+    write_array(a, &array, to_npz)
+}
+
+/// A dataset (or the slice asked for) read whole into memory and written as the output.
+fn read_dataset(a: &ReadArgs, to_npz: bool, limit: Option<u64>) -> Result<()> {
+    let d = arrstore::dataset::Dataset::open(&a.input)?;
+    if a.narrowed {
+        bail!(
+            "{}: a dataset's parts may be stored in different types; --narrowed reads one file (a part)",
+            a.input.display()
+        );
+    }
+    let sel = match &a.slice {
+        Some(text) => d.selection(text)?,
+        None => arrstore::slice::Selection::all(&d.shape()),
+    };
+    let bytes = sel.cells().saturating_mul(d.dtype().size() as u64); // usize fits in u64
+    if let Some(limit) = limit.filter(|&l| bytes > l) {
+        bail!(
+            "{}: the array needs {} in memory, more than the {} that may be used (--max-memory)",
+            a.input.display(),
+            fmt::bytes(bytes),
+            fmt::bytes(limit)
+        );
+    }
+    let array = d.read_selection(&sel)?;
     write_array(a, &array, to_npz)
 }
 
