@@ -273,3 +273,39 @@ fn a_killed_read_leaves_no_output_and_the_next_read_cleans_up() {
         std::fs::remove_file(d.join("out.npy")).unwrap();
     }
 }
+
+/// A killed append leaves the dataset as it was or with the part appended, never broken; the
+/// next append works and the dataset reads whole.
+#[test]
+fn a_killed_append_leaves_the_dataset_as_it_was_or_appended() {
+    for delay in DELAYS_MS {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let first = DynArray::from(Array1::from_shape_fn(10, |i| i as f64 / 4.0).into_dyn());
+        arrstore::npy::write_npy(d.join("first.npy"), &first, false).unwrap();
+        let big = big_npy(&d.join("big.npy"), 3_000_000);
+        run_ok(d, &["append", "--quiet", "grown", "first.npy"]);
+        let grown = d.join("grown");
+        let big_path = d.join("big.npy");
+        let args = [
+            "append",
+            "--quiet",
+            grown.to_str().unwrap(),
+            big_path.to_str().unwrap(),
+        ];
+        let end = kill_mid_write(&grown, &args, delay);
+        let ds = arrstore::dataset::Dataset::open(&grown).unwrap();
+        match end {
+            End::Killed(_) if ds.shape() == vec![10] => {
+                assert!(ds.read_dyn().unwrap().bit_eq(&first), "delay {delay}");
+            }
+            _ => assert_eq!(ds.shape(), vec![3_000_010], "delay {delay}"),
+        }
+        run_ok(d, &["append", "--quiet", "grown", "first.npy"]);
+        let ds = arrstore::dataset::Dataset::open(&grown).unwrap();
+        let rows = ds.shape()[0];
+        assert!(rows == 20 || rows == 3_000_020, "delay {delay}: {rows}");
+        assert_eq!(ds.read_dyn().unwrap().len(), usize::try_from(rows).unwrap());
+        drop(big);
+    }
+}
