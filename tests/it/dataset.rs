@@ -125,7 +125,7 @@ fn mismatched_appends_and_single_files_are_refused() {
     );
     let r = run_in(dir.path(), &["append", "--effort", "fast", "d", "p.npy"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("float32 4x3, 2 parts"), "{}", r.stdout);
+    assert!(r.stdout.contains("float32 4x3 in 2 parts"), "{}", r.stdout);
     let r = run_in(dir.path(), &["read", "d", "-o", "back.npy", "--slice", "1:3"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(

@@ -43,15 +43,15 @@ pub fn run(a: &AppendArgs, quiet: bool) -> Result<()> {
     let summary = dataset.append(&part, &opts)?;
     if !quiet {
         let shape: Vec<String> = dataset.shape().iter().map(|l| l.to_string()).collect();
+        let n = dataset.parts().len();
         println!(
-            "{}: {} rows appended as part {} ({} on disk); the dataset is {} {}, {} parts",
+            "{}: {} rows appended as part {n} ({} on disk); the dataset is {} {} in {n} part{}",
             path.display(),
             part.shape()[0],
-            dataset.parts().len(),
             fmt::bytes(summary.file_bytes),
             dataset.dtype(),
             shape.join("x"),
-            dataset.parts().len()
+            if n == 1 { "" } else { "s" }
         );
     }
     Ok(())
