@@ -140,6 +140,8 @@ fn mismatched_appends_and_single_files_are_refused() {
         "{}",
         info.stdout
     );
+    let v = run_in(dir.path(), &["verify", "d"]);
+    assert!(v.code == 0 && v.stdout.contains("verified 2 files"), "{v:?}");
     let bad = DynArray::from(ndarray::Array2::<i32>::zeros((2, 3)).into_dyn());
     arrstore::npy::write_npy(dir.path().join("bad.npy"), &bad, false).unwrap();
     let r = run_in(dir.path(), &["append", "d", "bad.npy"]);
@@ -189,6 +191,13 @@ fn a_part_unlike_the_index_is_an_error() {
     assert!(
         e.contains("part-000000.parquet") && e.contains("[1, 3]") && e.contains("[2, 2]"),
         "{e}"
+    );
+    let r = run_in(dir.path(), &["verify", "d"]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("part-000000.parquet") && r.stderr.contains("[1, 3]"),
+        "{}",
+        r.stderr
     );
     std::fs::write(path.join("dataset.json"), "{\"format_version\": \"1.0\", \"dtype\": \"uint16\", \"trailing_shape\": [2], \"parts\": [{\"file\": \"../x\", \"rows\": 1}]}").unwrap();
     let e = Dataset::open(&path).unwrap_err().to_string();
