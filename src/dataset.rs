@@ -110,7 +110,7 @@ impl Dataset {
                 });
             }
             for p in &index.parts {
-                if !is_plain_file_name(&p.file) {
+                if !crate::store::is_plain_file_name(&p.file) {
                     return Err(Error::CorruptMetadata(format!(
                         "{DATASET_INDEX} lists '{}', which is not a file name in the dataset",
                         p.file
@@ -337,9 +337,4 @@ impl ArrayWriter {
     pub fn finish(self) -> Result<Dataset> {
         Ok(self.dataset)
     }
-}
-
-/// Whether `f` names a file directly in the directory (no separators, not `.` or `..`).
-fn is_plain_file_name(f: &str) -> bool {
-    !f.is_empty() && f != "." && f != ".." && !f.contains(['/', '\\']) && !f.contains('\0')
 }

@@ -376,8 +376,8 @@ fn exchange(_a: &Path, _b: &Path) -> std::io::Result<bool> {
     Ok(false)
 }
 
-/// A file name without directories, `..`, or a leading dot.
-fn is_plain_file_name(f: &str) -> bool {
+/// A file name without directories, `..`, or a leading dot (store and dataset indexes).
+pub(crate) fn is_plain_file_name(f: &str) -> bool {
     !f.is_empty()
         && !f.starts_with('.')
         && !f.contains(['/', '\\'])

@@ -7,13 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv=benches/peers/.venv
-req=benches/peers/requirements.txt
-if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements"; then
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-  cp "$req" "$venv/.requirements"
-fi
+. benches/peers/venv.sh
 # The same targets as scaling.py and sql_vs_duckdb.py build: examples resolve the crate's
 # features with its dev-dependencies, so building the binary alone would rebuild much of the tree.
 case " $* " in

@@ -8,13 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv=benches/peers/.venv
-req=benches/peers/requirements.txt
-if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/.requirements"; then
-  python3 -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
-  cp "$req" "$venv/.requirements"
-fi
+. benches/peers/venv.sh
 # The same targets as benches/peers/run.sh builds, so the tree is built once for both.
 cargo build --release --quiet --bin arrstore --example sql_bench --example slice_bench
 work="${SLICE_BENCH_DIR:-$(mktemp -d -p target slices.XXXXXX)}"

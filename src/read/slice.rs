@@ -735,14 +735,7 @@ impl Lines {
             row_stride[a] = s;
             s = s.saturating_mul(shape[a]);
         }
-        let mut out_stride = vec![0u64; nd];
-        let mut s = 1u64;
-        for a in (0..nd).rev() {
-            if axes[a].keep {
-                out_stride[a] = s;
-                s = s.saturating_mul(axes[a].len);
-            }
-        }
+        let out_stride = out_strides(sel);
         let empty = axes.iter().any(|a| a.len == 0);
         let (fastest, outer) = match storage.split_last() {
             Some((&f, rest)) => (f, rest.to_vec()),

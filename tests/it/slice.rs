@@ -211,6 +211,17 @@ impl ChunkReader for Counting {
     }
 }
 
+/// The file `bytes` opened through a reader that counts what it reads, and the count (the
+/// bytes of opening it included: callers take differences).
+fn counted(bytes: &[u8]) -> (ArrayFile<Counting>, Arc<AtomicU64>) {
+    let read = Arc::new(AtomicU64::new(0));
+    let reader = Counting {
+        bytes: Bytes::copy_from_slice(bytes),
+        read: read.clone(),
+    };
+    (ArrayFile::new(reader).unwrap(), read)
+}
+
 /// A few rows of a dense array of 128 row groups read a few of them, not the file; with a
 /// transform, whole row groups, still a few.
 #[test]
@@ -235,12 +246,7 @@ fn a_dense_slice_reads_only_the_row_groups_it_needs() {
         }
         let mut file = Vec::new();
         arrstore::write_array_to(&mut file, &a, &opts).unwrap();
-        let read = Arc::new(AtomicU64::new(0));
-        let reader = Counting {
-            bytes: Bytes::from(file.clone()),
-            read: read.clone(),
-        };
-        let f = ArrayFile::new(reader).unwrap();
+        let (f, read) = counted(&file);
         assert_eq!(f.parquet_metadata().num_row_groups(), 128);
         assert_eq!(f.meta().value_column().transform.is_some(), transform);
         let opened = read.load(Ordering::Relaxed);
@@ -274,12 +280,7 @@ fn a_sparse_slice_reads_only_the_row_groups_it_needs() {
             .with_row_group_size(rg);
         let mut file = Vec::new();
         arrstore::write_array_to(&mut file, &a, &opts).unwrap();
-        let read = Arc::new(AtomicU64::new(0));
-        let f = ArrayFile::new(Counting {
-            bytes: Bytes::from(file.clone()),
-            read: read.clone(),
-        })
-        .unwrap();
+        let (f, read) = counted(&file);
         let groups = f.parquet_metadata().num_row_groups();
         assert!(
             if rg == 8192 { groups > 50 } else { groups == 1 },
@@ -310,12 +311,7 @@ fn a_runs_slice_reads_only_the_row_groups_it_needs() {
         .with_row_group_size(4096);
     let mut file = Vec::new();
     arrstore::write_array_to(&mut file, &a, &opts).unwrap();
-    let read = Arc::new(AtomicU64::new(0));
-    let f = ArrayFile::new(Counting {
-        bytes: Bytes::from(file.clone()),
-        read: read.clone(),
-    })
-    .unwrap();
+    let (f, read) = counted(&file);
     assert_eq!(f.meta().layout, arrstore::StoredLayout::Runs);
     assert!(f.parquet_metadata().num_row_groups() > 50);
     let opened = read.load(Ordering::Relaxed);

@@ -40,14 +40,7 @@ pub fn run(a: &ReadArgs, quiet: bool) -> Result<()> {
         } else {
             file.meta().dtype.size() as u64 // usize fits in u64
         });
-        if let Some(limit) = limit.filter(|&l| bytes > l) {
-            bail!(
-                "{}: the slice {text} needs {} in memory, more than the {} that may be used (--max-memory)",
-                a.input.display(),
-                fmt::bytes(bytes),
-                fmt::bytes(limit)
-            );
-        }
+        refuse_over(&a.input, &format!("the slice {text}"), bytes, limit)?;
         let array = if a.narrowed {
             let n = file.read_selection_narrowed(&sel)?;
             refuse_offset(&a.input, n.offset)?;
@@ -94,16 +87,23 @@ fn read_dataset(a: &ReadArgs, to_npz: bool, limit: Option<u64>) -> Result<()> {
         None => arrstore::slice::Selection::all(&d.shape()),
     };
     let bytes = sel.cells().saturating_mul(d.dtype().size() as u64); // usize fits in u64
+    refuse_over(&a.input, "the array", bytes, limit)?;
+    let array = d.read_selection(&sel)?;
+    write_array(a, &array, to_npz)
+}
+
+/// An output of `bytes` in memory, over the `limit` that may be used: refused, saying `what`
+/// needs it.
+fn refuse_over(input: &Path, what: &str, bytes: u64, limit: Option<u64>) -> Result<()> {
     if let Some(limit) = limit.filter(|&l| bytes > l) {
         bail!(
-            "{}: the array needs {} in memory, more than the {} that may be used (--max-memory)",
-            a.input.display(),
+            "{}: {what} needs {} in memory, more than the {} that may be used (--max-memory)",
+            input.display(),
             fmt::bytes(bytes),
             fmt::bytes(limit)
         );
     }
-    let array = d.read_selection(&sel)?;
-    write_array(a, &array, to_npz)
+    Ok(())
 }
 
 /// A narrowed read of values stored less an offset is not the original values: refused.
