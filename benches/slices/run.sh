@@ -11,7 +11,8 @@ cd "$(dirname "$0")/../.."
 . benches/peers/venv.sh
 # The same targets as benches/peers/run.sh builds, so the tree is built once for both.
 cargo build --release --quiet --bin arrstore --example sql_bench --example slice_bench
-work="${SLICE_BENCH_DIR:-$(mktemp -d -p target slices.XXXXXX)}"
+work="${SLICE_BENCH_DIR:-$(mktemp -d -p "$PWD/target" slices.XXXXXX)}"
+work="$(cd "$work" && pwd)"
 trap 'rm -rf "$work"' EXIT
 bin="$PWD/target/release/examples/slice_bench"
 (cd "$work" && "$bin" --npy "$work" "$@")
